@@ -1,0 +1,90 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { IncomingMessage } from 'node:http';
+import {
+  expectFunction,
+  expectOptionsObject,
+  expectString,
+  invalidOption,
+  rejectUnknownKeys,
+} from '../../src/internal/validate.js';
+
+/** Options of {@link traceContext}. Every field is optional. */
+export interface TraceContextOptions {
+  /**
+   * Requests that get no span and no HTTP metrics (their context is still
+   * bound, so logs keep the incoming trace id): exact paths, regular
+   * expressions tested against the path, or a predicate.
+   * @default ['/health/live', '/health/ready', '/health/startup', '/metrics']
+   */
+  ignore?: readonly (string | RegExp)[] | ((req: IncomingMessage) => boolean);
+  /**
+   * Whether to continue the caller's trace. When false (or the predicate
+   * returns false) the request starts a new trace that *links* to the incoming
+   * one, and incoming baggage is dropped: use it at a public edge.
+   * @default true
+   */
+  trustIncoming?: boolean | ((req: IncomingMessage) => boolean);
+  /**
+   * Header to read the request id from (a new UUID when absent or malformed)
+   * and to echo it in the response; `false` turns request ids off.
+   * @default 'x-request-id'
+   */
+  requestIdHeader?: string | false;
+  /** Extra attributes for the server span, computed from the request. Errors are logged, never thrown. */
+  spanAttributes?: (req: IncomingMessage) => Attributes;
+}
+
+/** The defaults of {@link TraceContextOptions}, merged as `{ ...TRACE_CONTEXT_DEFAULTS, ...options }`. */
+export const TRACE_CONTEXT_DEFAULTS = {
+  ignore: ['/health/live', '/health/ready', '/health/startup', '/metrics'],
+  trustIncoming: true,
+  requestIdHeader: 'x-request-id',
+} as const satisfies TraceContextOptions;
+
+export interface ResolvedTraceContextOptions {
+  ignore: (req: IncomingMessage) => boolean;
+  trustIncoming: (req: IncomingMessage) => boolean;
+  requestIdHeader: string | false;
+  spanAttributes: ((req: IncomingMessage) => Attributes) | undefined;
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function ignoreMatcher(value: unknown): (req: IncomingMessage) => boolean {
+  if (typeof value === 'function') return value as (req: IncomingMessage) => boolean;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' || v instanceof RegExp)) {
+    throw invalidOption('ignore', 'an array of paths (strings or RegExps) or a predicate function', value);
+  }
+  const exact = new Set(value.filter((v): v is string => typeof v === 'string'));
+  const patterns = value.filter((v): v is RegExp => v instanceof RegExp);
+  return (req) => {
+    const path = pathOf(req);
+    return exact.has(path) || patterns.some((re) => re.test(path));
+  };
+}
+
+export function resolveTraceContextOptions(input: unknown): ResolvedTraceContextOptions {
+  const raw = expectOptionsObject('options', input);
+  rejectUnknownKeys('traceContext', raw, ['ignore', 'trustIncoming', 'requestIdHeader', 'spanAttributes']);
+  const o = { ...TRACE_CONTEXT_DEFAULTS, ...raw } as Record<string, unknown>;
+
+  const trust = o['trustIncoming'];
+  let trustIncoming: (req: IncomingMessage) => boolean;
+  if (typeof trust === 'boolean') trustIncoming = () => trust;
+  else if (typeof trust === 'function') trustIncoming = trust as (req: IncomingMessage) => boolean;
+  else throw invalidOption('trustIncoming', 'a boolean or a function (req) => boolean', trust);
+
+  const header = o['requestIdHeader'];
+  const requestIdHeader = header === false ? false : expectString('requestIdHeader', header).toLowerCase();
+  const attrs = o['spanAttributes'];
+  return {
+    ignore: ignoreMatcher(o['ignore']),
+    trustIncoming,
+    requestIdHeader,
+    spanAttributes: attrs === undefined ? undefined : expectFunction('spanAttributes', attrs),
+  };
+}

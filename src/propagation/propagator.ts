@@ -1,0 +1,26 @@
+import { propagation, type TextMapPropagator } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
+import { createW3CTraceContextPropagator } from './w3c-trace-context.js';
+
+/**
+ * W3C Trace Context (this library's strict implementation) + W3C Baggage:
+ * what `setupTelemetry()` registers and what throughline uses when nothing is
+ * registered.
+ */
+export function createDefaultPropagator(): TextMapPropagator {
+  return new CompositePropagator({
+    propagators: [createW3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  });
+}
+
+let fallback: TextMapPropagator | undefined;
+
+/**
+ * The globally registered propagator, or the default one when the global is
+ * still the API's no-op (which has no fields), so throughline works standalone
+ * without registering anything process-wide on its own.
+ */
+export function activePropagator(): TextMapPropagator {
+  if (propagation.fields().length > 0) return propagation;
+  return (fallback ??= createDefaultPropagator());
+}

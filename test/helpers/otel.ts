@@ -1,0 +1,77 @@
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { ensureContextManager } from '../../src/context/context-manager.js';
+
+/** A real SDK tracer provider with an in-memory exporter, registered globally. */
+export interface TestTracing {
+  readonly exporter: InMemorySpanExporter;
+  readonly provider: TracerProvider;
+  spans(): ReadableSpan[];
+  /** Spans named `name`, failing loudly when the count differs. */
+  spansNamed(name: string): ReadableSpan[];
+  reset(): void;
+  shutdown(): Promise<void>;
+}
+
+export function installTracing(): TestTracing {
+  ensureContextManager();
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  trace.disable();
+  trace.setGlobalTracerProvider(provider);
+  return {
+    exporter,
+    provider,
+    spans: () => exporter.getFinishedSpans(),
+    spansNamed: (name) => exporter.getFinishedSpans().filter((s) => s.name === name),
+    reset: () => exporter.reset(),
+    async shutdown() {
+      await provider.shutdown();
+      trace.disable();
+    },
+  };
+}
+
+/** A fresh meter provider with a manual reader, registered globally. */
+export interface TestMetrics {
+  readonly provider: MeterProvider;
+  collect(): Promise<ResourceMetrics>;
+  shutdown(): Promise<void>;
+}
+
+class ManualReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+export function installMetrics(): TestMetrics {
+  const reader = new ManualReader({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  const provider = new MeterProvider({ readers: [reader] });
+  metrics.disable();
+  metrics.setGlobalMeterProvider(provider);
+  return {
+    provider,
+    async collect() {
+      const { resourceMetrics, errors } = await reader.collect();
+      if (errors.length > 0) throw errors[0];
+      return resourceMetrics;
+    },
+    async shutdown() {
+      await provider.shutdown();
+      metrics.disable();
+    },
+  };
+}
+
+/** Forget globally registered propagators so a test sees throughline's defaults. */
+export function resetPropagation(): void {
+  propagation.disable();
+}
+
+/** The active context must be back to ROOT between tests: nothing leaked. */
+export function activeIsRoot(): boolean {
+  return trace.getSpan(context.active()) === undefined;
+}
+
+export { InMemoryMetricExporter, PeriodicExportingMetricReader };
