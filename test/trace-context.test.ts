@@ -363,6 +363,14 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
       assert.equal(spans[0]!.attributes['http.response.status_code'], undefined, 'no status was sent');
     });
 
+    it('redacts credentials in url.query', async () => {
+      const app = express();
+      app.use(traceContext());
+      app.get('/dl', (_q, r) => void r.send('ok'));
+      await request(app).get('/dl?file=a&Signature=s3cr3t&X-Goog-Signature=abc&sig=z').expect(200);
+      assert.equal(tracing.spans()[0]!.attributes['url.query'], 'file=a&Signature=REDACTED&X-Goog-Signature=REDACTED&sig=REDACTED');
+    });
+
     it('sets status ERROR on 5xx but not on 4xx', async () => {
       const app = express();
       app.use(traceContext());

@@ -14,6 +14,21 @@ import {
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 
+// Semantic conventions (url.query): these query keys carry credentials and
+// their values are replaced by "REDACTED".
+const SENSITIVE_QUERY_KEYS = new Set(['awsaccesskeyid', 'signature', 'sig', 'x-goog-signature']);
+
+export function redactQuery(query: string): string {
+  return query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq === -1) return pair;
+      return SENSITIVE_QUERY_KEYS.has(pair.slice(0, eq).toLowerCase()) ? `${pair.slice(0, eq)}=REDACTED` : pair;
+    })
+    .join('&');
+}
+
 export function schemeOf(req: IncomingMessage): 'http' | 'https' {
   return (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';
 }
@@ -38,7 +53,7 @@ export function requestAttributes(req: IncomingMessage, method: string): Attribu
     [ATTR_URL_SCHEME]: scheme,
     [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
   };
-  if (q !== -1) attributes[ATTR_URL_QUERY] = url.slice(q + 1);
+  if (q !== -1) attributes[ATTR_URL_QUERY] = redactQuery(url.slice(q + 1));
   if (method === '_OTHER' && req.method) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = req.method;
   const server = hostAndPort(req.headers.host, scheme);
   if (server) {

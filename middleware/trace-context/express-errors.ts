@@ -49,10 +49,14 @@ function routerOf(app: unknown): { stack?: unknown[] } | undefined {
   }
 }
 
+const seenApps = new WeakSet<object>();
+
 export function patchExpressLayers(app: unknown): void {
+  if (typeof app !== 'function' || seenApps.has(app)) return;
   const layer = routerOf(app)?.stack?.[0];
   if (layer === undefined || layer === null) return;
   const proto = Object.getPrototypeOf(layer) as Record<string | symbol, unknown>;
+  seenApps.add(app);
   if (proto[PATCHED] === true) return;
   proto[PATCHED] = true;
   patchMethod(proto, 'handle_request', 0);
