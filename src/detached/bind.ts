@@ -22,7 +22,7 @@ const REMOVE_METHODS = ['removeListener', 'off'] as const;
 const BOUND = Symbol.for('throughline.bind-emitter');
 
 type Listener = (...args: unknown[]) => unknown;
-type AnyEmitter = EventEmitter & { [BOUND]?: Map<string | symbol, WeakMap<Listener, Listener>> };
+type AnyEmitter = EventEmitter & { [BOUND]?: true };
 
 /**
  * Makes every listener added to `emitter` from now on run in the context that
@@ -47,8 +47,10 @@ export function bindEmitter<E extends EventEmitter>(emitter: E): E {
     throw invalidOption('emitter', 'an EventEmitter', emitter);
   }
   if (target[BOUND]) return emitter;
-  const bound = new Map<string | symbol, WeakMap<Listener, Listener>>();
-  target[BOUND] = bound;
+  target[BOUND] = true;
+  // Keyed weakly by listener (not by event name), so emitters with one-off
+  // event names (`reply:<id>`) do not accumulate entries.
+  const wrappers = new WeakMap<Listener, Map<string | symbol, Listener>>();
   // `once` adds its own wrapper through `this.on`; the flag keeps that inner
   // call from binding a second time (which would break removeListener).
   let adding = false;
@@ -58,9 +60,9 @@ export function bindEmitter<E extends EventEmitter>(emitter: E): E {
     target[method] = function (this: E, event: string | symbol, listener: Listener) {
       if (adding || typeof listener !== 'function') return original.call(this, event, listener);
       const wrapped = context.bind(context.active(), listener);
-      let byListener = bound.get(event);
-      if (byListener === undefined) bound.set(event, (byListener = new WeakMap()));
-      byListener.set(listener, wrapped);
+      let byEvent = wrappers.get(listener);
+      if (byEvent === undefined) wrappers.set(listener, (byEvent = new Map<string | symbol, Listener>()));
+      byEvent.set(event, wrapped);
       adding = true;
       try {
         return original.call(this, event, wrapped);
@@ -73,7 +75,7 @@ export function bindEmitter<E extends EventEmitter>(emitter: E): E {
     const original = (target as unknown as Record<string, unknown>)[method] as (event: string | symbol, listener: Listener) => E;
     if (typeof original !== 'function') continue;
     target[method] = function (this: E, event: string | symbol, listener: Listener) {
-      const wrapped = bound.get(event)?.get(listener);
+      const wrapped = wrappers.get(listener)?.get(event);
       return original.call(this, event, wrapped ?? listener);
     } as E[typeof method];
   }
