@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter, once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   ATTR_DETACHED_ID,
@@ -502,7 +503,7 @@ describe('detached work and carriers', () => {
   });
 
   describe('childEnv() and contextFromEnv()', () => {
-    const fixture = new URL('./fixtures/env-child.ts', import.meta.url).pathname;
+    const fixture = fileURLToPath(new URL('./fixtures/env-child.ts', import.meta.url));
     const runChild = async (env: Record<string, string>) => {
       const child = spawn(process.execPath, ['--import', 'tsx', fixture], { env, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
@@ -543,4 +544,19 @@ describe('detached work and carriers', () => {
       assert.deepEqual(outside, { traceId: null, spanId: null, baggage: {} });
     });
   });
+});
+
+describe('docs/context-pitfalls.md runnable examples', () => {
+  const dir = new URL('../examples/pitfalls/', import.meta.url);
+  for (const file of ['shared-pool.ts', 'shared-emitter.ts', 'fire-and-forget.ts', 'worker-thread.ts', 'child-process.ts']) {
+    it(`examples/pitfalls/${file} runs and shows the fix working`, async function () {
+      this.timeout(20_000);
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, dir))], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const [code] = (await once(child, 'close')) as [number];
+      assert.equal(code, 0, `${file} exited with ${code}:\n${out}`);
+      assert.ok(out.length > 0);
+    });
+  }
 });
