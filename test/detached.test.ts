@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter, once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
@@ -546,7 +547,13 @@ describe('detached work and carriers', () => {
   });
 });
 
-describe('docs/context-pitfalls.md runnable examples', () => {
+describe('docs/context-pitfalls.md', () => {
+  it('documents the defaults the code uses', () => {
+    const doc = readFileSync(new URL('../docs/context-pitfalls.md', import.meta.url), 'utf8');
+    assert.ok(doc.includes(`| \`delayMs\` | \`number\` | \`${RUN_DETACHED_DEFAULTS.delayMs}\` (next macrotask) |`));
+    assert.ok(doc.includes(`| \`link\` | \`boolean\` | \`${RUN_DETACHED_DEFAULTS.link}\` |`));
+  });
+
   const dir = new URL('../examples/pitfalls/', import.meta.url);
   for (const file of ['shared-pool.ts', 'shared-emitter.ts', 'fire-and-forget.ts', 'worker-thread.ts', 'child-process.ts']) {
     it(`examples/pitfalls/${file} runs and shows the fix working`, async function () {
