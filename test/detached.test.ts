@@ -34,6 +34,7 @@ import {
   tryGetTraceContext,
 } from '../src/index.js';
 import type { JobEvent } from '../src/internal/channels.js';
+import { withoutCoverage } from './helpers/subprocess.js';
 import { activeIsRoot, installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -483,7 +484,7 @@ describe('detached work and carriers', () => {
       this.timeout(20_000);
       const { initial, perMessage } = inSpan('request', () => ({ initial: injectContext(), perMessage: tryGetTraceContext()!.traceId }));
       // Runs the TypeScript fixture: a worker inherits the test process's execArgv (--import tsx).
-      const worker = new Worker(new URL('./fixtures/carrier-worker.ts', import.meta.url), { workerData: { carrier: initial } });
+      const worker = new Worker(new URL('./fixtures/carrier-worker.ts', import.meta.url), { workerData: { carrier: initial }, env: withoutCoverage(process.env) });
       try {
         const [ready] = (await once(worker, 'message')) as [{ type: string; traceId: string }];
         assert.deepEqual(ready, { type: 'ready', traceId: traceIdOf(initial) });
@@ -506,7 +507,7 @@ describe('detached work and carriers', () => {
   describe('childEnv() and contextFromEnv()', () => {
     const fixture = fileURLToPath(new URL('./fixtures/env-child.ts', import.meta.url));
     const runChild = async (env: Record<string, string>) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', fixture], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture], { env: withoutCoverage(env), stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       const [code] = (await once(child, 'close')) as [number];
@@ -558,7 +559,7 @@ describe('docs/context-pitfalls.md', () => {
   for (const file of ['shared-pool.ts', 'shared-emitter.ts', 'fire-and-forget.ts', 'worker-thread.ts', 'child-process.ts']) {
     it(`examples/pitfalls/${file} runs and shows the fix working`, async function () {
       this.timeout(20_000);
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, dir))], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, dir))], { env: withoutCoverage(process.env), stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       const [code] = (await once(child, 'close')) as [number];

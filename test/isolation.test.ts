@@ -27,6 +27,7 @@ import {
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
+import { withoutCoverage } from './helpers/subprocess.js';
 
 const REQUESTS = 10_000;
 const CONCURRENCY = 200;
@@ -110,7 +111,7 @@ function createWorkerPool(count: number) {
   let nextId = 0;
   let messages = 0;
   const workers = Array.from({ length: count }, () => {
-    const worker = new Worker(fixture);
+    const worker = new Worker(fixture, { env: withoutCoverage(process.env) });
     worker.on('message', (m: { type: string; id: number; traceId?: string }) => {
       if (m.type !== 'result') return;
       messages++;
@@ -235,7 +236,7 @@ function buildApp(workers: ReturnType<typeof createWorkerPool>) {
       if (n % CHILD_EVERY === 0) {
         stats.childProcesses++;
         await new Promise<void>((resolve, reject) =>
-          execFile(process.execPath, ['--import', 'tsx', childFixture], { env: childEnv() }, (error, stdout) => {
+          execFile(process.execPath, ['--import', 'tsx', childFixture], { env: withoutCoverage(childEnv()) }, (error, stdout) => {
             check('child exit callback');
             if (error) return reject(new Error('child process failed', { cause: error }));
             obs['child process (childEnv)'] = (JSON.parse(stdout) as { traceId?: string }).traceId;
