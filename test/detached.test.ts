@@ -469,6 +469,28 @@ describe('detached work and carriers', () => {
       });
     }
 
+    it('starts a new trace when the registered propagator throws on extract, and logs it', () => {
+      const seen = captureDiag();
+      propagation.setGlobalPropagator({
+        inject: () => {},
+        extract: () => { throw new Error('broken propagator'); },
+        fields: () => ['traceparent'],
+      });
+      const seenTrace = runWithContext({ traceparent: TRACEPARENT }, () => tryGetTraceContext(), { destination: 'q' });
+      const [consumer] = tracing.spansNamed('process q');
+      assert.equal(consumer?.parentSpanContext, undefined);
+      assert.equal(seenTrace?.traceId, consumer?.spanContext().traceId);
+      assert.match(seen.warnings[0] ?? '', /could not extract a context from a carrier/);
+    });
+
+    it('records a non-Error thrown by fn and rethrows it unchanged', () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the non-Error case is the point
+      assert.throws(() => runWithContext({ traceparent: TRACEPARENT }, () => { throw 'plain string'; }), (e) => e === 'plain string');
+      const [span] = tracing.spansNamed('process');
+      assert.equal(span?.events[0]?.attributes?.['exception.message'], 'plain string');
+      assert.equal(span?.attributes['error.type'], 'Error');
+    });
+
     it('validates options with TypeErrors naming the option', () => {
       assert.throws(() => injectContext({}, { span: 'yes' as unknown as boolean }), /`span` to be a boolean/);
       assert.throws(() => injectContext({}, { destination: '' }), /`destination` to be a non-empty string/);
