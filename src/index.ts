@@ -17,6 +17,27 @@ export { parseTraceState, createTraceState } from './propagation/trace-state.js'
 export { createDefaultPropagator } from './propagation/propagator.js';
 export { outgoingHeaders, tracedFetch } from './propagation/outgoing.js';
 
+// Detached work
+export { runDetached, RUN_DETACHED_DEFAULTS, ATTR_DETACHED_ID } from './detached/run-detached.js';
+export type { DetachedJob, DetachedJobContext, DetachedResult, DetachedErrorInfo, DetachedHandle, RunDetachedOptions } from './detached/run-detached.js';
+export { drainDetached, runningJobCount } from './detached/registry.js';
+export type { DrainOptions, DrainReport, AbandonedJob } from './detached/registry.js';
+export { bindDetached, bindEmitter } from './detached/bind.js';
+
+// Carriers
+export {
+  injectContext,
+  extractContext,
+  runWithContext,
+  CARRIER_DEFAULTS,
+  ATTR_MESSAGING_SYSTEM,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+} from './propagation/carrier.js';
+export type { Carrier, MessagingSpanOptions, InjectContextOptions, RunWithContextOptions } from './propagation/carrier.js';
+export { childEnv, contextFromEnv } from './propagation/env-carrier.js';
+
 // Telemetry
 export { HTTP_DURATION_BUCKETS_SECONDS } from './telemetry/http-server-metrics.js';
 
