@@ -42,7 +42,7 @@ async function eventually<T>(what: string, timeoutMs: number, check: () => Promi
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
     // Prometheus scrapes every second; polling is the only way to watch its storage.
     await sleep(200);
   }
