@@ -67,6 +67,9 @@ for (const s of series) {
 
 async function serve(handler) {
   const server = createServer(handler);
+  // The recording loops block for seconds; a keep-alive socket the server
+  // times out meanwhile would reset the next fetch.
+  server.keepAliveTimeout = 120_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${server.address().port}/metrics` };
 }
@@ -132,5 +135,7 @@ console.log(`Node ${process.version}, ${SCRAPES} scrapes, ${RECORDS} recordings;
 for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  '));
 
 otelServer.server.close();
+otelServer.server.closeAllConnections();
 promServer.server.close();
+promServer.server.closeAllConnections();
 await telemetry.shutdown();

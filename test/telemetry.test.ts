@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, request as httpRequest } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import {
@@ -333,6 +334,41 @@ for (const { name, express } of EXPRESS_VARIANTS) {
     });
   });
 }
+
+describe('docs/metrics.md', () => {
+  const doc = readFileSync(new URL('../docs/metrics.md', import.meta.url), 'utf8');
+  afterEach(() => metrics.disable());
+
+  it('states the defaults and buckets the code uses', () => {
+    assert.ok(doc.includes(`| \`runtimeMetrics\` | \`boolean\` | \`${String(SETUP_TELEMETRY_DEFAULTS.runtimeMetrics)}\` |`));
+    assert.ok(doc.includes(`\`${HTTP_DURATION_BUCKETS_SECONDS.join(', ')}\` seconds`));
+    assert.ok(doc.includes(`\`${PHASE_DURATION_BUCKETS_SECONDS.join(', ')}\` seconds`));
+  });
+
+  it('documents every metric name the exporter writes', async () => {
+    clearGlobals();
+    const telemetry = setupTelemetry({ serviceName: 'docs' });
+    try {
+      const app = EXPRESS_VARIANTS[0].express();
+      app.use(traceContext());
+      app.get('/metrics', telemetry.metricsHandler);
+      app.get('/x', (_req, res) => void res.end());
+      const s = await listen(app);
+      try {
+        await fetch(`${s.url}/x`);
+        publish<PhaseEvent>(phaseChannel, { phase: 'closing', previous: 'draining', previousDurationMs: 1 });
+        trackJob('doc', new AbortController()).settle(true);
+        const names = new Set((await scrape(s.url)).map((x) => x.name.replace(/_(bucket|sum|count)$/, '')));
+        assert.ok(names.size >= 15, `${names.size} names`);
+        for (const name of names) assert.ok(doc.includes(`\`${name}`), `${name} is documented`);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await telemetry.shutdown();
+    }
+  });
+});
 
 describe('lifecycle metrics', () => {
   let telemetry: Telemetry;
