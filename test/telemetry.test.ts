@@ -108,8 +108,18 @@ describe('setupTelemetry()', () => {
     const other = { getMeter: () => metrics.getMeter('x') };
     metrics.setGlobalMeterProvider(other);
     assert.throws(() => setupTelemetry({ serviceName: 'a', runtimeMetrics: false }), AlreadyInitializedError);
-    // Nothing half-registered: the next attempt, once the other is gone, works.
+    assert.equal(metrics.getMeterProvider(), other, "the other SDK's provider stays");
+    assert.deepEqual(propagation.fields(), [], 'nothing half-registered');
     metrics.disable();
+    // A tracer provider registered elsewhere: the meter provider this call registered is undone too.
+    const otherTracer = { getTracer: () => trace.getTracer('x') };
+    trace.setGlobalTracerProvider(otherTracer);
+    assert.throws(
+      () => setupTelemetry({ serviceName: 'a', runtimeMetrics: false, traceExporter: new InMemorySpanExporter() }),
+      AlreadyInitializedError,
+    );
+    assert.equal(metrics.getMeterProvider().constructor.name, 'NoopMeterProvider');
+    trace.disable();
     telemetry = setupTelemetry({ serviceName: 'a', runtimeMetrics: false });
   });
 

@@ -133,8 +133,10 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
 
   // Another SDK (a NodeSDK, an APM agent) already owns the globals: two
   // providers would split the metrics, so say so instead of half-registering.
-  if (!metrics.setGlobalMeterProvider(meterProvider) || (tracerProvider && !trace.setGlobalTracerProvider(tracerProvider))) {
-    metrics.disable();
+  const meterRegistered = metrics.setGlobalMeterProvider(meterProvider);
+  if (!meterRegistered || (tracerProvider && !trace.setGlobalTracerProvider(tracerProvider))) {
+    // Undo only what this call registered; the other SDK keeps its providers.
+    if (meterRegistered) metrics.disable();
     void meterProvider.shutdown();
     void tracerProvider?.shutdown();
     throw new AlreadyInitializedError(
