@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, request as httpRequest } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
@@ -59,6 +61,9 @@ describe('setupTelemetry()', () => {
 
   it('registers the context manager, W3C propagators and the meter provider, with the resource', async () => {
     telemetry = setupTelemetry({ serviceName: 'orders', serviceVersion: '1.2.3', serviceInstanceId: 'pod-7', runtimeMetrics: false });
+    // The contract gracefulShutdown(server, { telemetry }) relies on, checked by the compiler.
+    const flushable: { forceFlush(): Promise<void>; shutdown(): Promise<void> } = telemetry;
+    assert.equal(typeof flushable.forceFlush, 'function');
     assert.equal(metrics.getMeterProvider(), telemetry.meterProvider);
     assert.deepEqual(propagation.fields(), ['traceparent', 'tracestate', 'baggage']);
     const key = createContextKey('probe');
@@ -521,6 +526,26 @@ describe('lifecycle metrics', () => {
       assert.deepEqual(await connections(), { active: 0, idle: 0 });
     } finally {
       await s.close();
+    }
+  });
+  it('counts an https server\'s connections once each (the TLS socket, not the raw one)', async () => {
+    const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.meta.url));
+    const server = createHttpsServer({ key: fixture('tls-key.pem'), cert: fixture('tls-cert.pem') }, (_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    publish<ServerEvent>(serverChannel, { server });
+    const { port } = server.address() as AddressInfo;
+    const accepted = once(server, 'secureConnection');
+    const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+    try {
+      await once(socket, 'secureConnect');
+      await accepted;
+      const samples = await scrapeHandler(telemetry.metricsHandler);
+      assert.equal(value(samples, 'throughline_server_connections', { http_connection_state: 'idle' }), 1);
+      assert.equal(value(samples, 'throughline_server_connections', { http_connection_state: 'active' }), 0);
+    } finally {
+      socket.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
