@@ -4,7 +4,7 @@ import { metrics, propagation, trace } from '@opentelemetry/api';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -179,5 +179,22 @@ describe('metrics scraped by a real Prometheus server', function () {
     const { code, output } = await runTool(PROMTOOL!, ['check', 'metrics'], exposition);
     assert.equal(output.trim(), '', 'promtool reports no problems');
     assert.equal(code, 0);
+  });
+  it('accepts every PromQL query of docs/metrics.md (promtool check rules)', async () => {
+    const doc = readFileSync(new URL('../docs/metrics.md', import.meta.url), 'utf8');
+    const queries = [...doc.matchAll(/^```promql\n([\s\S]*?)^```$/gm)].flatMap((m) => m[1]!.split(/\n\s*\n/)).map((q) => q.trim());
+    assert.ok(queries.length >= 8, `${queries.length} queries`);
+    const rules = [
+      'groups:',
+      '  - name: docs',
+      '    rules:',
+      ...queries.map((q, i) => `      - record: docs:query${i}\n        expr: ${JSON.stringify(q.replace(/\s+/g, ' '))}`),
+      '',
+    ].join('\n');
+    const file = join(dir!, 'docs-rules.yml');
+    await writeFile(file, rules);
+    const { code, output } = await runTool(PROMTOOL!, ['check', 'rules', file], '');
+    assert.equal(code, 0, output);
+    assert.match(output, new RegExp(`SUCCESS: ${queries.length} rules found`));
   });
 });
