@@ -17,7 +17,14 @@ import {
 } from '../internal/channels.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 
-/** Names of the lifecycle instruments, as created on the meter (Prometheus replaces `.` with `_`). */
+/**
+ * Names of the lifecycle instruments, as created on the meter (Prometheus
+ * replaces `.` with `_`, and adds `_total` to the counter).
+ *
+ * @example
+ * // PromQL: throughline_shutdown_phase{throughline_shutdown_phase="draining"} == 1
+ * LIFECYCLE_METRICS.phase; // 'throughline.shutdown.phase'
+ */
 export const LIFECYCLE_METRICS = {
   phase: 'throughline.shutdown.phase',
   phaseDuration: 'throughline.shutdown.phase.duration',
@@ -26,13 +33,36 @@ export const LIFECYCLE_METRICS = {
   jobsSettled: 'throughline.detached.jobs.settled',
 } as const;
 
-/** Bucket boundaries (seconds) of `throughline.shutdown.phase.duration`: phases are bounded by timeouts of seconds to a minute. */
+/**
+ * Bucket boundaries (seconds) of `throughline.shutdown.phase.duration`: phases
+ * are bounded by timeouts of milliseconds to a minute or two.
+ *
+ * @example
+ * PHASE_DURATION_BUCKETS_SECONDS.at(-1); // 120
+ */
 export const PHASE_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120] as const;
 
-/** Attribute keys used by the lifecycle metrics. */
+/**
+ * Attribute of `throughline.shutdown.phase` and `.duration`: the phase name.
+ *
+ * @example
+ * // Prometheus label: throughline_shutdown_phase="draining"
+ */
 export const ATTR_SHUTDOWN_PHASE = 'throughline.shutdown.phase';
+/**
+ * Attribute of `throughline.detached.jobs.settled`: completed, failed or abandoned.
+ *
+ * @example
+ * // Prometheus label: throughline_job_outcome="abandoned"
+ */
 export const ATTR_JOB_OUTCOME = 'throughline.job.outcome';
-// Semantic conventions use this key (values active|idle) for connection pools.
+/**
+ * Attribute of `throughline.server.connections`: active or idle. The semantic
+ * conventions use this key, with these values, for HTTP connection pools.
+ *
+ * @example
+ * // Prometheus label: http_connection_state="idle"
+ */
 export const ATTR_CONNECTION_STATE = 'http.connection.state';
 
 interface ServerWatch {

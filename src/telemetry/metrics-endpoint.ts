@@ -2,15 +2,31 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { diag } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 
-/** A request handler serving the Prometheus text exposition; mount it on any route (Express-compatible). */
+/**
+ * A request handler serving the Prometheus text exposition; mount it on any
+ * route (Express-compatible, but typed with node:http only).
+ *
+ * @example
+ * const handler: MetricsHandler = telemetry.metricsHandler;
+ * app.get('/metrics', handler);
+ */
 export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** The content type of the Prometheus text format 0.0.4. */
+/**
+ * The content type of the Prometheus text format 0.0.4.
+ *
+ * @example
+ * res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE);
+ */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /**
  * A pull exporter that never opens a port on its own: throughline decides
  * where the exposition is served (an app route, or its own server).
+ *
+ * @example
+ * const reader = createPrometheusReader();
+ * new MeterProvider({ readers: [reader] });
  */
 export function createPrometheusReader(): PrometheusExporter {
   return new PrometheusExporter({ preventServerStart: true });
@@ -37,7 +53,12 @@ export function createMetricsHandler(reader: PrometheusExporter): MetricsHandler
   };
 }
 
-/** Where the exposition is served when it gets its own port. */
+/**
+ * Where the exposition is served when it gets its own port.
+ *
+ * @example
+ * const where: MetricsServerOptions = { port: 9464, host: '0.0.0.0' };
+ */
 export interface MetricsServerOptions {
   /** Port to listen on; 0 picks a free one (read it from `server.address()`). */
   readonly port: number;

@@ -30,7 +30,12 @@ import { startRuntimeMetrics } from './runtime-metrics.js';
 // Still "development" in the semantic conventions, so not in the stable entry point.
 const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 
-/** Options of {@link setupTelemetry}. */
+/**
+ * Options of {@link setupTelemetry}.
+ *
+ * @example
+ * const options: SetupTelemetryOptions = { serviceName: 'orders', prometheus: { port: 9464 } };
+ */
 export interface SetupTelemetryOptions {
   /** `service.name` of the resource: the `job`-like identity of every metric and span. Required. */
   serviceName: string;
@@ -55,12 +60,24 @@ export interface SetupTelemetryOptions {
   runtimeMetrics?: boolean;
 }
 
-/** Defaults of {@link setupTelemetry}; `serviceVersion` and `serviceInstanceId` are computed per process. */
+/**
+ * Defaults of {@link setupTelemetry}; `serviceVersion` and `serviceInstanceId`
+ * are computed per process, the other options are off unless given.
+ *
+ * @example
+ * SETUP_TELEMETRY_DEFAULTS.runtimeMetrics; // true
+ */
 export const SETUP_TELEMETRY_DEFAULTS = {
   runtimeMetrics: true,
 } as const satisfies Partial<SetupTelemetryOptions>;
 
-/** What {@link setupTelemetry} returns: hand it to `gracefulShutdown(server, { telemetry })`. */
+/**
+ * What {@link setupTelemetry} returns: hand it to `gracefulShutdown(server, { telemetry })`.
+ *
+ * @example
+ * const telemetry: Telemetry = setupTelemetry({ serviceName: 'orders' });
+ * process.once('beforeExit', () => void telemetry.shutdown());
+ */
 export interface Telemetry {
   /** The meter provider, also registered globally. */
   readonly meterProvider: MeterProvider;
