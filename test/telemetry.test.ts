@@ -479,6 +479,24 @@ describe('lifecycle metrics', () => {
     }
   });
 
+  it('keeps the prometheus port answering through closing, jobs and hooks until shutdown()', async () => {
+    await telemetry.shutdown();
+    telemetry = setupTelemetry({ serviceName: 'own-port', prometheus: { port: 0, host: '127.0.0.1' }, runtimeMetrics: false });
+    const server = telemetry.metricsServer!;
+    if (!server.listening) await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const order = ['running', 'draining', 'closing', 'jobs', 'hooks', 'flushing'] as const;
+    for (let i = 1; i < order.length; i++) {
+      publish<PhaseEvent>(phaseChannel, { phase: order[i]!, previous: order[i - 1]!, previousDurationMs: 10 * i });
+      const samples = await scrape(url);
+      assert.equal(value(samples, 'throughline_shutdown_phase', { throughline_shutdown_phase: order[i]! }), 1);
+    }
+    const samples = await scrape(url);
+    assert.equal(value(samples, 'throughline_shutdown_phase_duration_sum', { throughline_shutdown_phase: 'hooks' }), 0.05);
+    await telemetry.shutdown();
+    assert.equal(server.listening, false);
+  });
+
   it('counts the connections of the handed-over server by state, from a real server', async () => {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
