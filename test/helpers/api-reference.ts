@@ -1,0 +1,120 @@
+// Generates docs/api.md from the public entry point: every export of
+// src/index.ts with its signature and its JSDoc, in the order and sections of
+// index.ts. A test compares the file with this output, so the reference
+// cannot drift from the code. Regenerate with `npm run docs:api`.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const entry = `${root}src/index.ts`;
+export const API_REFERENCE_PATH = `${root}docs/api.md`;
+
+function docOf(symbol: ts.Symbol, checker: ts.TypeChecker): { text: string; examples: string[] } {
+  // `{@link x}` reads better in markdown as code.
+  const text = ts
+    .displayPartsToString(symbol.getDocumentationComment(checker))
+    .replace(/\{@link\s+([^}\s]+)\s*\}/g, '`$1`')
+    .trim();
+  const examples = symbol
+    .getJsDocTags(checker)
+    .filter((t) => t.name === 'example')
+    .map((t) => ts.displayPartsToString(t.text).trim());
+  return { text, examples };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+}
+
+function membersTable(type: ts.Type, checker: ts.TypeChecker, at: ts.Node): string[] {
+  const props = type.getProperties();
+  if (props.length === 0) return [];
+  const rows = ['| member | type | description |', '|---|---|---|'];
+  for (const prop of props) {
+    const optional = (prop.flags & ts.SymbolFlags.Optional) !== 0 ? '?' : '';
+    const propType = checker.typeToString(checker.getTypeOfSymbolAtLocation(prop, at), at, ts.TypeFormatFlags.NoTruncation);
+    rows.push(`| \`${prop.name}${optional}\` | \`${oneLine(propType)}\` | ${oneLine(docOf(prop, checker).text)} |`);
+  }
+  return rows;
+}
+
+function signatureOf(name: string, symbol: ts.Symbol, checker: ts.TypeChecker): { code: string; table: string[] } {
+  const decl = symbol.declarations?.[0];
+  if (decl === undefined) return { code: name, table: [] };
+  const flags = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope;
+  if (ts.isFunctionDeclaration(decl)) {
+    const type = checker.getTypeOfSymbolAtLocation(symbol, decl);
+    const code = type
+      .getCallSignatures()
+      .map((sig) => `function ${name}${checker.signatureToString(sig, decl, flags)}`)
+      .join('\n');
+    return { code, table: [] };
+  }
+  if (ts.isInterfaceDeclaration(decl)) {
+    return { code: `interface ${name}`, table: membersTable(checker.getDeclaredTypeOfSymbol(symbol), checker, decl) };
+  }
+  if (ts.isTypeAliasDeclaration(decl)) {
+    const printed = ts.createPrinter({ removeComments: true }).printNode(ts.EmitHint.Unspecified, decl, decl.getSourceFile());
+    return { code: printed.replace(/^export /, ''), table: [] };
+  }
+  if (ts.isClassDeclaration(decl)) {
+    const heritage = decl.heritageClauses?.map((h) => h.getText()).join(' ') ?? '';
+    return { code: `class ${name} ${heritage}`.trim(), table: [] };
+  }
+  const type = checker.typeToString(checker.getTypeOfSymbolAtLocation(symbol, decl), decl, flags);
+  return { code: `const ${name}: ${type}`, table: [] };
+}
+
+/** The markdown of docs/api.md. */
+export function renderApiReference(): string {
+  const program = ts.createProgram([entry], {
+    strict: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2024,
+    skipLibCheck: true,
+  });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(entry);
+  if (source === undefined) throw new Error(`cannot read ${entry}`);
+  const out = [
+    '# API reference',
+    '',
+    'Every export of `throughline`, generated from the source (`npm run docs:api`); a test fails when this file and the code disagree. Guides: [getting started](getting-started.md), [context pitfalls](context-pitfalls.md), [Kubernetes](kubernetes.md), [metrics](metrics.md).',
+    '',
+  ];
+  const toc: string[] = [];
+  const body: string[] = [];
+  for (const statement of source.statements) {
+    if (!ts.isExportDeclaration(statement) || statement.exportClause === undefined || !ts.isNamedExports(statement.exportClause)) continue;
+    const comments = ts.getLeadingCommentRanges(source.text, statement.getFullStart()) ?? [];
+    for (const range of comments) {
+      const heading = source.text.slice(range.pos, range.end).replace(/^\/\/\s*/, '').trim();
+      if (heading.startsWith('The public API')) continue;
+      body.push(`## ${heading}`, '');
+      toc.push(`- ${heading}`);
+    }
+    for (const element of statement.exportClause.elements) {
+      const name = element.name.text;
+      const local = checker.getSymbolAtLocation(element.name);
+      if (local === undefined) continue;
+      const symbol = (local.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(local) : local;
+      const { code, table } = signatureOf(name, symbol, checker);
+      const { text, examples } = docOf(symbol, checker);
+      toc.push(`  - [\`${name}\`](#${name.toLowerCase()})`);
+      body.push(`### ${name}`, '', '```typescript', code, '```', '');
+      if (text !== '') body.push(text, '');
+      if (table.length > 0) body.push(...table, '');
+      for (const example of examples) body.push('Example:', '', '```typescript', example, '```', '');
+    }
+  }
+  return `${[...out, ...toc, '', ...body].join('\n').trimEnd()}\n`;
+}
+
+if (process.argv.includes('--write')) {
+  writeFileSync(API_REFERENCE_PATH, renderApiReference());
+  process.stdout.write(`wrote ${API_REFERENCE_PATH}\n`);
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(readFileSync(API_REFERENCE_PATH, 'utf8') === renderApiReference() ? 'docs/api.md is up to date\n' : 'docs/api.md is stale\n');
+}
