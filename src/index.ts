@@ -40,6 +40,16 @@ export { childEnv, contextFromEnv } from './propagation/env-carrier.js';
 
 // Telemetry
 export { HTTP_DURATION_BUCKETS_SECONDS } from './telemetry/http-server-metrics.js';
+export { setupTelemetry, SETUP_TELEMETRY_DEFAULTS } from './telemetry/setup-telemetry.js';
+export type { SetupTelemetryOptions, Telemetry } from './telemetry/setup-telemetry.js';
+export type { MetricsHandler } from './telemetry/metrics-endpoint.js';
+export {
+  LIFECYCLE_METRICS,
+  PHASE_DURATION_BUCKETS_SECONDS,
+  ATTR_SHUTDOWN_PHASE,
+  ATTR_JOB_OUTCOME,
+  ATTR_CONNECTION_STATE,
+} from './telemetry/lifecycle-metrics.js';
 
 // Express middleware
 export { traceContext, TRACE_CONTEXT_DEFAULTS, ERROR_TYPE_ABORTED } from '../middleware/trace-context/index.js';

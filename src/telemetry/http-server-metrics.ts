@@ -2,14 +2,28 @@ import { metrics, type Histogram, type MeterProvider, type UpDownCounter } from 
 import { METRIC_HTTP_SERVER_REQUEST_DURATION } from '@opentelemetry/semantic-conventions';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 
-// Still "development" in the semantic conventions, so not in the stable entry point.
+/**
+ * Name of the in-flight requests instrument. Still "development" in the
+ * semantic conventions, so not in their stable entry point.
+ *
+ * @example
+ * // Prometheus: http_server_active_requests{http_request_method="GET",url_scheme="http"}
+ */
 export const METRIC_HTTP_SERVER_ACTIVE_REQUESTS = 'http.server.active_requests';
 
-/** Semantic-convention advice for `http.server.request.duration`, in seconds. */
+/**
+ * Semantic-convention advice for `http.server.request.duration`, in seconds
+ * (https://opentelemetry.io/docs/specs/semconv/http/http-metrics/).
+ *
+ * @example
+ * // PromQL: histogram_quantile(0.99, sum by (le, http_route) (rate(http_server_request_duration_bucket[5m])))
+ * HTTP_DURATION_BUCKETS_SECONDS.length; // 14
+ */
 export const HTTP_DURATION_BUCKETS_SECONDS = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ] as const;
 
+/** The two instruments `traceContext()` records on, per meter provider. */
 export interface HttpServerInstruments {
   readonly duration: Histogram;
   readonly active: UpDownCounter;
@@ -19,6 +33,13 @@ export interface HttpServerInstruments {
 // or setupTelemetry() called after the middleware was created) gets its own.
 const byProvider = new WeakMap<MeterProvider, HttpServerInstruments>();
 
+/**
+ * The HTTP server instruments on `provider` (the global one by default),
+ * created once per provider.
+ *
+ * @example
+ * httpServerInstruments().duration.record(0.012, { 'http.request.method': 'GET', 'url.scheme': 'http' });
+ */
 export function httpServerInstruments(provider: MeterProvider = metrics.getMeterProvider()): HttpServerInstruments {
   let instruments = byProvider.get(provider);
   if (instruments === undefined) {

@@ -1,0 +1,112 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { diag } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+
+/**
+ * A request handler serving the Prometheus text exposition; mount it on any
+ * route (Express-compatible, but typed with node:http only).
+ *
+ * @example
+ * const handler: MetricsHandler = telemetry.metricsHandler;
+ * app.get('/metrics', handler);
+ */
+export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The content type of the Prometheus text format 0.0.4.
+ *
+ * @example
+ * res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE);
+ */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * A pull exporter that never opens a port on its own: throughline decides
+ * where the exposition is served (an app route, or its own server).
+ *
+ * @example
+ * const reader = createPrometheusReader();
+ * new MeterProvider({ readers: [reader] });
+ */
+export function createPrometheusReader(): PrometheusExporter {
+  return new PrometheusExporter({ preventServerStart: true });
+}
+
+/**
+ * The exposition as a plain node:http handler.
+ *
+ * @example
+ * app.get('/metrics', createMetricsHandler(reader));
+ */
+export function createMetricsHandler(reader: PrometheusExporter): MetricsHandler {
+  return function metricsHandler(req, res) {
+    try {
+      reader.getMetricsRequestHandler(req, res);
+      // The exporter says only `text/plain`; Prometheus picks the parser from
+      // the version parameter, so say which format this is.
+      if (!res.headersSent) res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE);
+    } catch (error) {
+      diag.error('throughline: serving /metrics failed', error);
+      if (!res.headersSent) res.statusCode = 500;
+      res.end();
+    }
+  };
+}
+
+/**
+ * Where the exposition is served when it gets its own port.
+ *
+ * @example
+ * const where: MetricsServerOptions = { port: 9464, host: '0.0.0.0' };
+ */
+export interface MetricsServerOptions {
+  /** Port to listen on; 0 picks a free one (read it from `server.address()`). */
+  readonly port: number;
+  /** Interface to bind; Node's default (all interfaces) when omitted. */
+  readonly host?: string | undefined;
+}
+
+/**
+ * Serves `handler` at `/metrics` on its own port. Listen errors go to `diag`:
+ * a busy metrics port must not take the service down.
+ *
+ * @example
+ * const server = startMetricsServer(handler, { port: 9464 });
+ */
+export function startMetricsServer(handler: MetricsHandler, { port, host }: MetricsServerOptions): Server {
+  const server = createServer(function metricsServer(req, res) {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+      handler(req, res);
+      return;
+    }
+    res.statusCode = 404;
+    res.end('Not found: the Prometheus exposition is at /metrics\n');
+  });
+  server.on('error', (error) => diag.error(`throughline: the metrics server could not listen on ${host ?? '*'}:${port}`, error));
+  if (host === undefined) server.listen(port);
+  else server.listen(port, host);
+  return server;
+}
+
+/**
+ * Stops accepting, lets a scrape in progress finish, then closes what is left
+ * after `graceMs`. Resolves when the server is closed (at once if it never listened).
+ *
+ * @example
+ * await closeMetricsServer(server, 1000);
+ */
+export async function closeMetricsServer(server: Server, graceMs: number): Promise<void> {
+  if (!server.listening) return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      timer.unref();
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}

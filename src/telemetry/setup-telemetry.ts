@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { diag, metrics, propagation, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { BatchSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { ensureContextManager } from '../context/context-manager.js';
+import { AlreadyInitializedError } from '../errors.js';
+import {
+  expectBoolean,
+  expectNumber,
+  expectOptionsObject,
+  expectString,
+  invalidOption,
+  rejectUnknownKeys,
+} from '../internal/validate.js';
+import { createDefaultPropagator } from '../propagation/propagator.js';
+import { subscribeLifecycleMetrics } from './lifecycle-metrics.js';
+import {
+  closeMetricsServer,
+  createMetricsHandler,
+  createPrometheusReader,
+  startMetricsServer,
+  type MetricsHandler,
+} from './metrics-endpoint.js';
+import { startRuntimeMetrics } from './runtime-metrics.js';
+
+// Still "development" in the semantic conventions, so not in the stable entry point.
+const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
+
+/**
+ * Options of {@link setupTelemetry}.
+ *
+ * @example
+ * const options: SetupTelemetryOptions = { serviceName: 'orders', prometheus: { port: 9464 } };
+ */
+export interface SetupTelemetryOptions {
+  /** `service.name` of the resource: the `job`-like identity of every metric and span. Required. */
+  serviceName: string;
+  /** `service.version` of the resource. Default: `$npm_package_version`, else `"unknown"`. */
+  serviceVersion?: string;
+  /** `service.instance.id` of the resource. Default: a random UUID per process (the semantic-convention advice). */
+  serviceInstanceId?: string;
+  /**
+   * Serve the exposition at `/metrics` on its own port instead of (only) through
+   * `metricsHandler`. Closed in `shutdown()`, after the HTTP server has drained.
+   * Default: `undefined` (mount `metricsHandler` on an app route).
+   */
+  prometheus?: { port: number; host?: string };
+  /**
+   * Traces: `'otlp'` exports over OTLP/HTTP (`@opentelemetry/exporter-trace-otlp-http`,
+   * configured by the standard `OTEL_EXPORTER_OTLP_*` environment variables), or
+   * any `SpanExporter`; both behind a BatchSpanProcessor. Default: `undefined`
+   * (no tracer provider is created or registered).
+   */
+  traceExporter?: SpanExporter | 'otlp';
+  /** Node.js runtime metrics (event loop delay and utilization, GC, heap) from `@opentelemetry/instrumentation-runtime-node`. Default: `true`. */
+  runtimeMetrics?: boolean;
+}
+
+/**
+ * Defaults of {@link setupTelemetry}; `serviceVersion` and `serviceInstanceId`
+ * are computed per process, the other options are off unless given.
+ *
+ * @example
+ * SETUP_TELEMETRY_DEFAULTS.runtimeMetrics; // true
+ */
+export const SETUP_TELEMETRY_DEFAULTS = {
+  runtimeMetrics: true,
+} as const satisfies Partial<SetupTelemetryOptions>;
+
+/**
+ * What {@link setupTelemetry} returns: hand it to `gracefulShutdown(server, { telemetry })`.
+ *
+ * @example
+ * const telemetry: Telemetry = setupTelemetry({ serviceName: 'orders' });
+ * process.once('beforeExit', () => void telemetry.shutdown());
+ */
+export interface Telemetry {
+  /** The meter provider, also registered globally. */
+  readonly meterProvider: MeterProvider;
+  /** The tracer provider when `traceExporter` was given, also registered globally. */
+  readonly tracerProvider?: TracerProvider;
+  /** The Prometheus exposition as a node:http / Express handler: `app.get('/metrics', telemetry.metricsHandler)`. */
+  readonly metricsHandler: MetricsHandler;
+  /** The server of the `prometheus: { port }` option. */
+  readonly metricsServer?: Server;
+  /** The resource every metric and span carries. */
+  readonly resource: Resource;
+  /** Exports the spans still queued. */
+  forceFlush(): Promise<void>;
+  /**
+   * Flushes and shuts down the providers, closes the metrics server, stops the
+   * lifecycle and runtime metrics and unregisters the globals, so
+   * `setupTelemetry()` may be called again. Idempotent: a second call returns the first promise.
+   */
+  shutdown(): Promise<void>;
+}
+
+const KNOWN = ['serviceName', 'serviceVersion', 'serviceInstanceId', 'prometheus', 'traceExporter', 'runtimeMetrics'];
+
+// How long shutdown() lets a scrape in progress finish on the metrics server.
+const METRICS_SERVER_GRACE_MS = 1000;
+
+let current: Telemetry | undefined;
+
+/**
+ * Wires OpenTelemetry for an Express service in one call: the
+ * AsyncLocalStorage context manager, W3C Trace Context + Baggage propagators,
+ * a MeterProvider read by the Prometheus exporter (with `service.name`,
+ * `service.version`, `service.instance.id`), lifecycle metrics, optional
+ * runtime metrics and an optional tracer provider. Everything is registered
+ * globally here, never at import time. Throws {@link AlreadyInitializedError}
+ * when called again before `shutdown()`.
+ *
+ * @example
+ * const telemetry = setupTelemetry({ serviceName: 'orders', traceExporter: 'otlp' });
+ * app.get('/metrics', telemetry.metricsHandler);
+ * gracefulShutdown(server, { telemetry });
+ */
+export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
+  const opts = validate(options);
+  if (current !== undefined) {
+    throw new AlreadyInitializedError(
+      'setupTelemetry() was already called in this process. Keep the handle it returned and pass it around ' +
+        '(for example to gracefulShutdown(server, { telemetry })), or call its shutdown() before setting up again.',
+    );
+  }
+
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: opts.serviceName,
+    [ATTR_SERVICE_VERSION]: opts.serviceVersion,
+    [ATTR_SERVICE_INSTANCE_ID]: opts.serviceInstanceId,
+  });
+  const reader = createPrometheusReader();
+  const meterProvider = new MeterProvider({ resource, readers: [reader] });
+  const tracerProvider =
+    opts.traceExporter === undefined
+      ? undefined
+      : new TracerProvider({
+          resource,
+          spanProcessors: [
+            new BatchSpanProcessor({
+              exporter: opts.traceExporter === 'otlp' ? new OTLPTraceExporter() : opts.traceExporter,
+            }),
+          ],
+        });
+
+  // Another SDK (a NodeSDK, an APM agent) already owns the globals: two
+  // providers would split the metrics, so say so instead of half-registering.
+  const meterRegistered = metrics.setGlobalMeterProvider(meterProvider);
+  if (!meterRegistered || (tracerProvider && !trace.setGlobalTracerProvider(tracerProvider))) {
+    // Undo only what this call registered; the other SDK keeps its providers.
+    if (meterRegistered) metrics.disable();
+    void meterProvider.shutdown();
+    void tracerProvider?.shutdown();
+    throw new AlreadyInitializedError(
+      'setupTelemetry(): a global OpenTelemetry MeterProvider or TracerProvider is already registered ' +
+        '(an OpenTelemetry NodeSDK or agent?). Use one of them: either drop the other setup, or do not call setupTelemetry().',
+    );
+  }
+  ensureContextManager();
+  propagation.setGlobalPropagator(createDefaultPropagator());
+
+  const stopLifecycle = subscribeLifecycleMetrics(meterProvider);
+  const stopRuntime = opts.runtimeMetrics ? startRuntimeMetrics(meterProvider) : () => {};
+  const metricsHandler = createMetricsHandler(reader);
+  const metricsServer = opts.prometheus && startMetricsServer(metricsHandler, opts.prometheus);
+
+  let shuttingDown: Promise<void> | undefined;
+  const telemetry: Telemetry = {
+    meterProvider,
+    ...(tracerProvider && { tracerProvider }),
+    metricsHandler,
+    ...(metricsServer && { metricsServer }),
+    resource,
+    async forceFlush() {
+      await Promise.all([tracerProvider?.forceFlush(), meterProvider.forceFlush()]);
+    },
+    shutdown() {
+      return (shuttingDown ??= (async () => {
+        stopLifecycle();
+        stopRuntime();
+        const results = await Promise.allSettled([
+          tracerProvider?.shutdown(),
+          meterProvider.shutdown(),
+          metricsServer && closeMetricsServer(metricsServer, METRICS_SERVER_GRACE_MS),
+        ]);
+        for (const r of results) if (r.status === 'rejected') diag.error('throughline: telemetry shutdown failed', r.reason);
+        // The context manager stays: it is idempotent, and code still running
+        // (the last requests, a caller's logs) must keep its context.
+        metrics.disable();
+        propagation.disable();
+        if (tracerProvider) trace.disable();
+        if (current === telemetry) current = undefined;
+      })());
+    },
+  };
+  current = telemetry;
+  return telemetry;
+}
+
+interface ValidOptions {
+  serviceName: string;
+  serviceVersion: string;
+  serviceInstanceId: string;
+  prometheus: { port: number; host?: string } | undefined;
+  traceExporter: SpanExporter | 'otlp' | undefined;
+  runtimeMetrics: boolean;
+}
+
+function validate(options: unknown): ValidOptions {
+  if (options === undefined) throw invalidOption('options', 'an options object with `serviceName`', options);
+  const input = expectOptionsObject('options', options);
+  rejectUnknownKeys('setupTelemetry', input, KNOWN);
+  const merged = { ...SETUP_TELEMETRY_DEFAULTS, ...input } as Record<string, unknown>;
+  const serviceName = expectString('serviceName', merged.serviceName);
+  const serviceVersion =
+    merged.serviceVersion === undefined
+      ? (process.env.npm_package_version ?? 'unknown')
+      : expectString('serviceVersion', merged.serviceVersion);
+  const serviceInstanceId =
+    merged.serviceInstanceId === undefined ? randomUUID() : expectString('serviceInstanceId', merged.serviceInstanceId);
+  let prometheus: ValidOptions['prometheus'];
+  if (merged.prometheus !== undefined) {
+    const p = expectOptionsObject('prometheus', merged.prometheus);
+    rejectUnknownKeys('setupTelemetry', p, ['port', 'host']);
+    const port = expectNumber('prometheus.port', p.port);
+    if (!Number.isInteger(port) || port > 65535) throw invalidOption('prometheus.port', 'an integer port 0-65535', p.port);
+    prometheus = p.host === undefined ? { port } : { port, host: expectString('prometheus.host', p.host) };
+  }
+  const exporter = merged.traceExporter;
+  if (
+    exporter !== undefined &&
+    exporter !== 'otlp' &&
+    (exporter === null || typeof exporter !== 'object' || typeof (exporter as SpanExporter).export !== 'function')
+  ) {
+    throw invalidOption('traceExporter', "`'otlp'` or a SpanExporter (an object with export())", exporter);
+  }
+  return {
+    serviceName,
+    serviceVersion,
+    serviceInstanceId,
+    prometheus,
+    traceExporter: exporter as ValidOptions['traceExporter'],
+    runtimeMetrics: expectBoolean('runtimeMetrics', merged.runtimeMetrics),
+  };
+}
