@@ -104,12 +104,17 @@ async function startVariant(variant, profileDir) {
   };
 }
 
-async function load(url, seconds, connections) {
-  const result = await autocannon({ url, duration: seconds, connections, pipelining: 1 });
+async function load(server, seconds, connections) {
+  const before = await server.stats();
+  const result = await autocannon({ url: server.url, duration: seconds, connections, pipelining: 1 });
+  const after = await server.stats();
   return {
     rps: result['2xx'] / result.duration,
     p99: result.latency.p99,
     failed: result.non2xx + result.errors + result.timeouts,
+    // CPU the server process spent per answered request: far less sensitive
+    // to a busy machine than throughput, and it is what a fleet pays for.
+    cpuUs: (after.cpuUs - before.cpuUs) / Math.max(1, result['2xx']),
   };
 }
 
@@ -128,6 +133,7 @@ function summarize(variants, rounds, rss, spans) {
       rps: median(runs.map((r) => r.rps)),
       ratio: median(rounds.map((round) => round[v.name].rps / round[BASELINE].rps)),
       p99: median(runs.map((r) => r.p99)),
+      cpuUs: median(runs.map((r) => r.cpuUs)),
       rssMb: rss[v.name] / 2 ** 20,
       failed: runs.reduce((n, r) => n + r.failed, 0),
       spans: spans[v.name],
@@ -141,12 +147,13 @@ function summarize(variants, rounds, rss, spans) {
 }
 
 function table(rows) {
-  const head = ['Variant', 'req/s (median)', '× bare Express', 'p99 ms', 'RSS after load (MB)', 'failed'];
+  const head = ['Variant', 'req/s (median)', '× bare Express', 'p99 ms', 'server CPU µs/req', 'RSS after load (MB)', 'failed'];
   const body = rows.map((r) => [
     r.label,
     Math.round(r.rps).toLocaleString('en-US'),
     r.ratio.toFixed(2),
     String(r.p99),
+    r.cpuUs.toFixed(0),
     r.rssMb.toFixed(0),
     String(r.failed),
   ]);
@@ -244,6 +251,9 @@ ${versions().map((v) => `- ${v}`).join('\n')}
   runs every variant once, the order rotated by *r*. Throughput is 2xx responses per
   second; "× bare Express" is the median over rounds of the variant's throughput divided by
   bare Express's in the same round. p99 is the median of the rounds' p99 latencies.
+  Server CPU µs/req is the server process's user + system CPU time (\`process.cpuUsage()\`)
+  during a round divided by the 2xx responses of that round, median over rounds: it
+  moves much less than throughput when something else competes for the cores.
   RSS is the server process's resident set size after its last round.
 - Requests carry no \`traceparent\`, so every request starts a new trace (the id
   generation path); extraction still runs on every request.
@@ -265,7 +275,8 @@ function summarizeProfile(file, top = 20) {
   let total = 0;
   for (const node of profile.nodes) {
     const f = node.callFrame;
-    const where = f.url ? `${path.relative(ROOT, fileURLToPath(f.url.startsWith('file:') ? f.url : `file://${f.url}`))}:${f.lineNumber + 1}` : '';
+    const file = f.url.startsWith('file:') ? path.relative(ROOT, fileURLToPath(f.url)) : f.url;
+    const where = file ? `${file}:${f.lineNumber + 1}` : '';
     const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
     self.set(key, (self.get(key) ?? 0) + (node.hitCount ?? 0));
     total += node.hitCount ?? 0;
@@ -286,12 +297,12 @@ async function main() {
   const servers = [];
   try {
     for (const v of opts.variants) servers.push(await startVariant(v, v.name === opts.profile ? profileDir : undefined));
-    for (const s of servers) await load(s.url, opts.warmup, opts.connections);
+    for (const s of servers) await load(s, opts.warmup, opts.connections);
     const rounds = [];
     for (let r = 0; r < opts.rounds; r++) {
       const round = {};
       const order = servers.map((_, i) => servers[(i + r) % servers.length]);
-      for (const s of order) round[s.variant.name] = await load(s.url, opts.duration, opts.connections);
+      for (const s of order) round[s.variant.name] = await load(s, opts.duration, opts.connections);
       rounds.push(round);
       console.log(
         `round ${r + 1}/${opts.rounds}: ${order.map((s) => `${s.variant.name} ${Math.round(round[s.variant.name].rps)}`).join(', ')}`,

@@ -1,6 +1,6 @@
 // One variant's server, in a process of its own so its RSS and CPU profile are
 // its own. Usage (forked with an IPC channel): server.mjs <variant>
-// Parent -> child messages: 'stats' (answers { rss, spans }), 'stop' (exits).
+// Parent -> child messages: 'stats' (answers { rss, cpuUs, spans }), 'stop' (exits).
 // Child -> parent: { ready: true, port } once listening on 127.0.0.1.
 import { VARIANTS } from './variants/index.mjs';
 
@@ -19,7 +19,8 @@ server.listen(0, '127.0.0.1', () => {
 
 process.on('message', async (message) => {
   if (message === 'stats') {
-    process.send({ stats: { rss: process.memoryUsage().rss, spans: spans ? await spans() : undefined } });
+    const cpu = process.cpuUsage();
+    process.send({ stats: { rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, spans: spans ? await spans() : undefined } });
   } else if (message === 'stop') {
     server.closeAllConnections();
     server.close(() => process.exit(0));
