@@ -12,8 +12,7 @@
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +21,7 @@ import { VARIANTS } from './variants/index.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER = path.join(ROOT, 'bench', 'server.mjs');
+const FINDINGS = path.join(ROOT, 'bench', 'findings.md');
 const BASELINE = 'express';
 const URL_PATH = '/users/42';
 
@@ -161,11 +161,11 @@ function table(rows) {
 }
 
 function targetLines(targets) {
+  if (targets.length === 0) return '- (this run left out the variants the targets compare)';
   return targets.map((t) => `- ${t.met ? '**met**' : '**not met**'}: ${t.label} — measured ${t.value.toFixed(2)}`).join('\n');
 }
 
 function versions() {
-  const require = createRequire(path.join(ROOT, 'package.json'));
   const names = [
     'express',
     '@opentelemetry/api',
@@ -178,8 +178,9 @@ function versions() {
     'express-http-context',
     'autocannon',
   ];
-  const own = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
-  return [`throughline ${own} (this checkout, dist/)`, ...names.map((n) => `${n} ${require(`${n}/package.json`).version}`)];
+  // Read the manifests from disk: some packages do not export ./package.json.
+  const version = (dir) => JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  return [`throughline ${version(ROOT)} (this checkout, dist/)`, ...names.map((n) => `${n} ${version(path.join(ROOT, 'node_modules', n))}`)];
 }
 
 function machine() {
@@ -262,7 +263,7 @@ Throughput per round (req/s):
 
 ${perRound}
 
-Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration)) / 60 + 0.5)} min). Flags: \`--duration=s --rounds=n --connections=n --warmup=s\`,
+${existsSync(FINDINGS) ? `${readFileSync(FINDINGS, 'utf8').trim()}\n\n` : ''}Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration)) / 60 + 0.5)} min). Flags: \`--duration=s --rounds=n --connections=n --warmup=s\`,
 \`--only=a,b\`, \`--quick\` (smoke run, writes nothing), \`--profile=<variant>\` (CPU-profiles that
 variant's process and prints where the time goes).
 `;
@@ -318,8 +319,10 @@ async function main() {
     const { rows, targets } = summarize(opts.variants, rounds, rss, spans);
     console.log(`\n${table(rows)}\n\n${targetLines(targets)}\n`);
     for (const r of rows) if (r.spans !== undefined) console.log(`  ${r.name}: ${r.spans.toLocaleString('en-US')} spans exported`);
+    // Rendered on every run, --quick included, so a smoke run exercises it too.
+    const doc = markdown({ opts, rows, targets, rounds, started, loadBefore, loadAfter: os.loadavg()[0] });
     if (opts.write) {
-      writeFileSync(opts.out, markdown({ opts, rows, targets, rounds, started, loadBefore, loadAfter: os.loadavg()[0] }));
+      writeFileSync(opts.out, doc);
       console.log(`wrote ${path.relative(ROOT, opts.out)}`);
     }
     if (rows.some((r) => r.failed > 0)) process.exitCode = 1;
