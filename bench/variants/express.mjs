@@ -1,0 +1,12 @@
+import express from 'express';
+import { createServer } from 'node:http';
+import { userBody } from './shared.mjs';
+
+/** Bare Express 5: the baseline every ratio is taken against. */
+export async function start() {
+  const app = express();
+  app.get('/users/:id', (req, res) => {
+    res.json(userBody(req.params.id, undefined));
+  });
+  return { server: createServer(app) };
+}

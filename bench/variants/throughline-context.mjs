@@ -1,0 +1,14 @@
+import express from 'express';
+import { createServer } from 'node:http';
+import { getTraceContext, traceContext } from 'throughline';
+import { userBody } from './shared.mjs';
+
+/** traceContext() with the API only: no tracer or meter provider registered. */
+export async function start() {
+  const app = express();
+  app.use(traceContext());
+  app.get('/users/:id', (req, res) => {
+    res.json(userBody(req.params.id, getTraceContext().traceId));
+  });
+  return { server: createServer(app) };
+}
