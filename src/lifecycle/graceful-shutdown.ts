@@ -3,6 +3,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { createHttpTerminator } from 'http-terminator';
 import { drainDetached } from '../detached/registry.js';
 import { phaseChannel, publish, serverChannel, type PhaseEvent, type ServerEvent, type ShutdownPhase } from '../internal/channels.js';
+import { invalidOption } from '../internal/validate.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import { trackConnections } from './connections.js';
 import { withDeadline } from './deadline.js';
@@ -28,6 +29,9 @@ export interface GracefulShutdown {
   uninstall(): void;
 }
 
+/** At most this long, a connection opened before closing gets to send its first request. */
+const FIRST_REQUEST_GRACE_MS = 1_000;
+
 /**
  * Takes charge of an HTTP(S) server's shutdown: on SIGTERM/SIGINT (or
  * `terminate()`) readiness flips to draining while the server still serves for
@@ -43,8 +47,8 @@ export interface GracefulShutdown {
  * const { terminate } = gracefulShutdown(server, { telemetry, beforeExit: [() => pool.end()] });
  */
 export function gracefulShutdown(server: Server, options?: GracefulShutdownOptions): GracefulShutdown {
-  if (server === null || typeof server !== 'object' || typeof (server as Server).close !== 'function') {
-    throw new TypeError(`Expected \`server\` to be an http.Server or https.Server, got ${String(server)}`);
+  if (server === null || typeof server !== 'object' || typeof server.close !== 'function') {
+    throw invalidOption('server', 'an http.Server or https.Server', server);
   }
   const opts = resolveShutdownOptions(options);
   const { logger } = opts;
@@ -86,20 +90,37 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     const durationsMs = {} as Record<TimedPhase, number>;
     const timedOut: TimedPhase[] = [];
 
-    connections.startCounting();
+    connections.startDraining();
     enter('draining');
     if (opts.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, opts.drainDelayMs));
     const servedWhileDraining = connections.counted();
 
     durationsMs.draining = enter('closing');
-    // http-terminator: stop accepting, `Connection: close` on in-flight
-    // responses, destroy idle keep-alive sockets now and busy ones at the timeout.
-    // Bound it ourselves too: server.close() can wait on a socket it does not know.
+    // One event-loop turn so that requests already on the wire are parsed and
+    // count as in flight, instead of arriving on a socket about to be destroyed.
+    await new Promise((resolve) => setImmediate(resolve));
+    // http-terminator destroys every socket without a response in progress,
+    // including connections a client opened before closing whose request
+    // (or TLS handshake) is still on its way: give those a short grace first.
+    await connections.firstRequests(Math.min(FIRST_REQUEST_GRACE_MS, opts.closeTimeoutMs / 4));
+    // Stop accepting first: http-terminator only calls server.close() after
+    // the sockets drained and destroys connections accepted meanwhile, which
+    // under node:cluster means the primary keeps routing requests to a worker
+    // that resets them. A refused connection is retried elsewhere; a reset one is a failed request.
+    const stopped = new Promise<Error | undefined>((resolve) => server.close(resolve));
+    // http-terminator: `Connection: close` on in-flight responses, idle
+    // keep-alive sockets destroyed now, busy ones at closeTimeoutMs.
+    // Bound it ourselves too: a socket it never saw would keep it waiting.
     const closed = await withDeadline(opts.closeTimeoutMs + 1_000, () => terminator.terminate());
-    if (closed.status === 'failed') {
-      // ERR_SERVER_NOT_RUNNING when the server was already closed: nothing left to drain.
+    if (closed.status === 'failed' && (closed.error as { code?: unknown } | null)?.code !== 'ERR_SERVER_NOT_RUNNING') {
       logger.warn({ err: closed.error }, 'throughline: closing the server failed');
     }
+    const stopError = closed.status === 'timeout' ? undefined : await stopped;
+    if (stopError && (stopError as { code?: unknown }).code !== 'ERR_SERVER_NOT_RUNNING') {
+      logger.warn({ err: stopError }, 'throughline: server.close() failed');
+    }
+    // http-terminator resolves before the 'close' events of the sockets it destroyed.
+    await connections.settled(1_000);
     const socketsDestroyed = connections.destroyedBusy();
     if (socketsDestroyed > 0 || closed.status === 'timeout') timedOut.push('closing');
 
