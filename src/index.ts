@@ -51,6 +51,28 @@ export {
   ATTR_CONNECTION_STATE,
 } from './telemetry/lifecycle-metrics.js';
 
+// Lifecycle
+export { gracefulShutdown, GRACEFUL_SHUTDOWN_DEFAULTS } from './lifecycle/index.js';
+export type {
+  GracefulShutdown,
+  GracefulShutdownOptions,
+  ShutdownTelemetry,
+  BeforeExitHook,
+  ShutdownLogger,
+  ShutdownReport,
+  FlushResult,
+  TimedPhase,
+} from './lifecycle/index.js';
+export { SHUTDOWN_PHASES } from './internal/channels.js';
+export type { ShutdownPhase } from './internal/channels.js';
+
+// Health
+export { createCheckRunner } from './health/check-runner.js';
+export type { HealthCheck, CheckResult, CheckRun } from './health/check-runner.js';
+export type { PhaseSource } from './health/readiness.js';
+export { healthRoutes, HEALTH_ROUTES_DEFAULTS } from '../middleware/health/index.js';
+export type { HealthRoutesOptions, HealthBody } from '../middleware/health/index.js';
+
 // Express middleware
 export { traceContext, TRACE_CONTEXT_DEFAULTS, ERROR_TYPE_ABORTED } from '../middleware/trace-context/index.js';
 export type { TraceContextOptions } from '../middleware/trace-context/index.js';

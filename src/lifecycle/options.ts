@@ -1,0 +1,139 @@
+import {
+  expectBoolean,
+  expectFunction,
+  expectNumber,
+  expectOptionsObject,
+  invalidOption,
+  rejectUnknownKeys,
+} from '../internal/validate.js';
+import { diagLogger, type ShutdownLogger } from './logger.js';
+
+/**
+ * What the flushing phase needs from telemetry: `setupTelemetry()`'s handle
+ * satisfies it, and so does anything with the same two methods (an SDK's
+ * `NodeSDK`, a TracerProvider wrapper).
+ *
+ * @example
+ * const telemetry: ShutdownTelemetry = { forceFlush: () => provider.forceFlush(), shutdown: () => provider.shutdown() };
+ */
+export interface ShutdownTelemetry {
+  /** Export everything still buffered (batch span processors, metric readers). */
+  forceFlush(): Promise<void>;
+  /** Release exporters and readers; called after `forceFlush()`. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * A cleanup step run in the `hooks` phase (close a pool, stop a queue consumer).
+ * `signal` aborts when the hook's `hookTimeoutMs` has passed.
+ *
+ * @example
+ * const closePool: BeforeExitHook = async () => { await pool.end(); };
+ */
+export type BeforeExitHook = (signal: AbortSignal) => unknown;
+
+/** Options of `gracefulShutdown()`. */
+export interface GracefulShutdownOptions {
+  /** How long the server keeps serving with readiness at 503 before it stops accepting, so load balancers stop routing first. */
+  drainDelayMs?: number;
+  /** How long in-flight requests get to finish after the server stops accepting; sockets still busy then are destroyed. */
+  closeTimeoutMs?: number;
+  /** How long detached jobs get to settle before they are aborted and reported as abandoned. */
+  jobsTimeoutMs?: number;
+  /** How long each `beforeExit` hook gets (hooks run one after another, in order). */
+  hookTimeoutMs?: number;
+  /** How long `telemetry.forceFlush()` and `telemetry.shutdown()` get together. */
+  flushTimeoutMs?: number;
+  /** Cleanup hooks for the `hooks` phase, run in order; a failing or slow hook does not stop the others. */
+  beforeExit?: readonly BeforeExitHook[];
+  /** Telemetry to flush and shut down last (the handle `setupTelemetry()` returns). */
+  telemetry?: ShutdownTelemetry;
+  /** A pino-compatible logger; default: OpenTelemetry `diag`. */
+  logger?: ShutdownLogger;
+  /** Signals that start the shutdown; `[]` installs no listener. */
+  signals?: readonly NodeJS.Signals[];
+  /** Whether a second signal during shutdown exits at once with code 1. */
+  forceExitOnSecondSignal?: boolean;
+  /** Called with the exit code when a signal-started shutdown ends (or a second signal forces it). */
+  exit?: (code: number) => void;
+}
+
+/** The defaults of `gracefulShutdown()`; they add up to 28 s, under Kubernetes' default 30 s grace period. */
+export const GRACEFUL_SHUTDOWN_DEFAULTS = {
+  drainDelayMs: 5_000,
+  closeTimeoutMs: 10_000,
+  jobsTimeoutMs: 5_000,
+  hookTimeoutMs: 3_000,
+  flushTimeoutMs: 5_000,
+  signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
+  forceExitOnSecondSignal: true,
+} as const;
+
+export interface ResolvedShutdownOptions {
+  readonly drainDelayMs: number;
+  readonly closeTimeoutMs: number;
+  readonly jobsTimeoutMs: number;
+  readonly hookTimeoutMs: number;
+  readonly flushTimeoutMs: number;
+  readonly beforeExit: readonly BeforeExitHook[];
+  readonly telemetry: ShutdownTelemetry | undefined;
+  readonly logger: ShutdownLogger;
+  readonly signals: readonly NodeJS.Signals[];
+  readonly forceExitOnSecondSignal: boolean;
+  readonly exit: (code: number) => void;
+}
+
+const KNOWN = [
+  'drainDelayMs',
+  'closeTimeoutMs',
+  'jobsTimeoutMs',
+  'hookTimeoutMs',
+  'flushTimeoutMs',
+  'beforeExit',
+  'telemetry',
+  'logger',
+  'signals',
+  'forceExitOnSecondSignal',
+  'exit',
+] as const;
+
+export function resolveShutdownOptions(input: unknown): ResolvedShutdownOptions {
+  const raw = expectOptionsObject('options', input);
+  rejectUnknownKeys('gracefulShutdown', raw, KNOWN);
+  const merged = { ...GRACEFUL_SHUTDOWN_DEFAULTS, ...raw } as Record<string, unknown>;
+  const beforeExit = merged.beforeExit ?? [];
+  if (!Array.isArray(beforeExit)) throw invalidOption('beforeExit', 'an array of functions', beforeExit);
+  beforeExit.forEach((hook, i) => expectFunction(`beforeExit[${i}]`, hook));
+  const telemetry = merged.telemetry;
+  if (
+    telemetry !== undefined &&
+    (telemetry === null ||
+      typeof (telemetry as ShutdownTelemetry).forceFlush !== 'function' ||
+      typeof (telemetry as ShutdownTelemetry).shutdown !== 'function')
+  ) {
+    throw invalidOption('telemetry', 'an object with forceFlush() and shutdown()', telemetry);
+  }
+  const logger = merged.logger ?? diagLogger;
+  for (const level of ['info', 'warn', 'error'] as const) {
+    if (logger === null || typeof (logger as ShutdownLogger)[level] !== 'function') {
+      throw invalidOption('logger', 'a logger with info(), warn() and error()', logger);
+    }
+  }
+  const signals = merged.signals;
+  if (!Array.isArray(signals) || signals.some((s) => typeof s !== 'string' || !s.startsWith('SIG'))) {
+    throw invalidOption('signals', 'an array of signal names such as "SIGTERM"', signals);
+  }
+  return {
+    drainDelayMs: expectNumber('drainDelayMs', merged.drainDelayMs),
+    closeTimeoutMs: expectNumber('closeTimeoutMs', merged.closeTimeoutMs),
+    jobsTimeoutMs: expectNumber('jobsTimeoutMs', merged.jobsTimeoutMs),
+    hookTimeoutMs: expectNumber('hookTimeoutMs', merged.hookTimeoutMs),
+    flushTimeoutMs: expectNumber('flushTimeoutMs', merged.flushTimeoutMs),
+    beforeExit: beforeExit as BeforeExitHook[],
+    telemetry: telemetry as ShutdownTelemetry | undefined,
+    logger: logger as ShutdownLogger,
+    signals: signals as NodeJS.Signals[],
+    forceExitOnSecondSignal: expectBoolean('forceExitOnSecondSignal', merged.forceExitOnSecondSignal),
+    exit: merged.exit === undefined ? (code) => process.exit(code) : expectFunction<(code: number) => void>('exit', merged.exit),
+  };
+}
