@@ -104,12 +104,13 @@ for (const flavour of SERVER_FLAVOURS) {
 
     it('while draining, serves new requests with Connection: close and answers /health/ready 503', async () => {
       const app = express();
-      let shutdownHandle: ReturnType<typeof gracefulShutdown> | undefined;
-      app.use(healthRoutes({ shutdown: { phase: () => shutdownHandle?.phase() ?? 'running' } }));
+      // The handle exists only after listen(); the probe reads it late.
+      const late: { handle?: ReturnType<typeof gracefulShutdown> } = {};
+      app.use(healthRoutes({ shutdown: { phase: () => late.handle?.phase() ?? 'running' } }));
       app.get('/work', (_req, res) => res.send('done'));
       const { server, url } = await flavour.listen(app);
       const shutdown = gracefulShutdown(server, { ...FAST, drainDelayMs: 1_500 });
-      shutdownHandle = shutdown;
+      late.handle = shutdown;
       const agent = flavour.agent(4);
       assert.equal((await get(`${url}/health/ready`, agent)).status, 200);
       const onDraining = phaseReached(shutdown, 'draining');
@@ -149,7 +150,7 @@ for (const flavour of SERVER_FLAVOURS) {
             const mod = url.startsWith('https') ? import('node:https') : import('node:http');
             void mod.then((m) => {
               const req = m.get(url, { agent }, (res) => {
-                sockets.add(res.socket as Socket);
+                sockets.add(res.socket);
                 res.resume();
                 res.on('end', () => resolve(res.statusCode ?? 0));
               });
@@ -232,8 +233,9 @@ describe('gracefulShutdown()', () => {
           done({ code: ExportResultCode.SUCCESS });
         });
       },
-      shutdown: async () => {
+      shutdown: () => {
         exporterShutDown = true;
+        return Promise.resolve();
       },
     };
     // A delay no test waits for: only the flush can export these spans.

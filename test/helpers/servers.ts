@@ -31,8 +31,8 @@ export const SERVER_FLAVOURS: readonly ServerFlavour[] = [
   {
     name: 'https',
     // https.Server is an http.Server for every API gracefulShutdown() uses.
-    listen: (handler) => listenOn(https.createServer(tls, handler) as unknown as http.Server, 'https'),
-    agent: (maxSockets) => new https.Agent({ keepAlive: true, maxSockets, ca: tls.cert }) as http.Agent,
+    listen: (handler) => listenOn(https.createServer(tls, handler), 'https'),
+    agent: (maxSockets) => new https.Agent({ keepAlive: true, maxSockets, ca: tls.cert }),
   },
 ];
 
