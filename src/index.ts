@@ -63,8 +63,8 @@ export type {
   FlushResult,
   TimedPhase,
 } from './lifecycle/index.js';
-export { SHUTDOWN_PHASES } from './internal/channels.js';
-export type { ShutdownPhase } from './internal/channels.js';
+export { SHUTDOWN_PHASES, CHANNELS } from './internal/channels.js';
+export type { ShutdownPhase, JobEvent, PhaseEvent, ServerEvent } from './internal/channels.js';
 
 // Health
 export { createCheckRunner } from './health/check-runner.js';

@@ -1,48 +1,49 @@
-// The demo service behind `npm start`: an orders API whose request trace id
-// flows through awaits, a timer and an outbound call to a second route.
-import express from 'express';
-import { getTraceContext, logFields, setupTelemetry, traceContext, tracedFetch } from 'throughline';
+// `npm start`: the orders service on 127.0.0.1:3000 (PORT, HOST) and its
+// downstream inventory service on the next port (any free port when PORT=0),
+// with pino logs on stdout. DRAIN_DELAY_MS shortens the 5 s drain on Ctrl-C.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createInventoryApp } from './inventory.js';
+import { createLogger } from './logger.js';
+import { startDemoService } from './service.js';
 
 const port = Number(process.env['PORT'] ?? 3000);
 const host = process.env['HOST'] ?? '127.0.0.1';
-const base = `http://${host}:${port}`;
+const logger = createLogger();
 
-function log(msg: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...logFields(), ...extra })}\n`);
-}
-
-const telemetry = setupTelemetry({ serviceName: 'throughline-demo' });
-const app = express();
-app.use(traceContext());
-app.get('/metrics', telemetry.metricsHandler);
-
-// The "downstream" service, served by the same process to keep the demo to one command.
-app.get('/inventory/:sku', (req, res) => {
-  log('inventory lookup', { sku: req.params.sku });
-  res.json({ sku: req.params.sku, inStock: 3, traceId: getTraceContext().traceId });
+const inventory = await new Promise<Server>((resolve) => {
+  const s = createInventoryApp().listen(port === 0 ? 0 : port + 1, host, () => resolve(s));
+});
+const inventoryUrl = `http://${host}:${(inventory.address() as AddressInfo).port}`;
+const drainDelayMs = process.env['DRAIN_DELAY_MS'];
+const { url, shutdown } = await startDemoService({
+  port,
+  host,
+  inventoryUrl,
+  logger,
+  ...(drainDelayMs === undefined ? {} : { shutdown: { drainDelayMs: Number(drainDelayMs) } }),
+});
+shutdown.onPhase((phase) => {
+  if (phase === 'stopped') inventory.close();
 });
 
-app.get('/orders/:id', async (req, res) => {
-  const hops: Record<string, string> = { handler: getTraceContext().traceId };
-  log('order requested', { orderId: req.params.id });
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  hops['afterTimer'] = getTraceContext().traceId;
-  const inventory = (await (await tracedFetch(`${base}/inventory/sku-${req.params.id}`)).json()) as { traceId: string };
-  hops['downstreamService'] = inventory.traceId;
-  log('order served', { hops });
-  res.json({ orderId: req.params.id, trace: getTraceContext(), hops });
-});
-
-app.listen(port, host, () => {
-  process.stdout.write(
-    [
-      `throughline demo listening on ${base}`,
-      `Try:`,
-      `  curl -s ${base}/orders/42`,
-      `  curl -s ${base}/metrics`,
-      `  curl -s -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' ${base}/orders/42`,
-      `Every hop in the answer (handler, after a timer, the downstream service) shows the same trace id.`,
-      '',
-    ].join('\n'),
-  );
-});
+process.stdout.write(
+  [
+    '',
+    `throughline demo: orders service on ${url}, inventory service on ${inventoryUrl}`,
+    '',
+    'Try:',
+    `  curl -s -X POST ${url}/orders -H 'content-type: application/json' \\`,
+    `       -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' -d '{"sku":"sku-1","quantity":2}'`,
+    '     -> 201 with the order; every log line of the request, the confirmation job and the',
+    '        fulfilment consumer carries trace_id 4bf92f3577b34da6a3ce929d0e0e4736',
+    `  curl -s ${url}/debug/traces/4bf92f3577b34da6a3ce929d0e0e4736`,
+    '     -> that trace as a tree: POST /orders > GET > GET /inventory/:sku, send-confirmation,',
+    '        create fulfilment > process fulfilment (spans are exported in batches: wait ~5 s)',
+    `  curl -s ${url}/health/ready     -> 200 {"status":"ok",...}; 503 once shutdown starts`,
+    `  curl -s ${url}/metrics          -> Prometheus exposition (http_server_request_duration, throughline_*, ...)`,
+    `  Ctrl-C                          -> graceful shutdown: ${drainDelayMs ?? 5000} ms draining (readiness 503, still serving),`,
+    '                                     then closing, jobs, hooks, flushing; phases logged. Ctrl-C again forces exit.',
+    '',
+  ].join('\n'),
+);

@@ -32,9 +32,28 @@ export interface ServerEvent {
   readonly server: Server;
 }
 
-export const jobChannel = channel('throughline:detached:job');
-export const phaseChannel = channel('throughline:lifecycle:phase');
-export const serverChannel = channel('throughline:lifecycle:server');
+/**
+ * The names of throughline's `node:diagnostics_channel` channels, public so
+ * that tools can observe detached jobs ({@link JobEvent}), shutdown phases
+ * ({@link PhaseEvent}) and the servers `gracefulShutdown()` owns
+ * ({@link ServerEvent}) without a dependency on throughline's internals.
+ *
+ * @example
+ * import { subscribe } from 'node:diagnostics_channel';
+ * subscribe(CHANNELS.job, (message) => {
+ *   const event = message as JobEvent;
+ *   if (event.outcome === 'failed') failedJobs++;
+ * });
+ */
+export const CHANNELS = {
+  job: 'throughline:detached:job',
+  phase: 'throughline:lifecycle:phase',
+  server: 'throughline:lifecycle:server',
+} as const;
+
+export const jobChannel = channel(CHANNELS.job);
+export const phaseChannel = channel(CHANNELS.phase);
+export const serverChannel = channel(CHANNELS.server);
 
 export function publish<T extends object>(ch: ReturnType<typeof channel>, message: T): void {
   if (ch.hasSubscribers) ch.publish(message);
