@@ -12,7 +12,9 @@ export interface ConnectionTracker {
   startDraining(): void;
   /** Requests that arrived since `startCounting()`. */
   counted(): number;
-  /** Sockets that closed while their response was unfinished: cut requests. */
+  /** Closing began: from now on a socket closing under an unfinished response counts as cut. */
+  startClosing(): void;
+  /** Sockets that closed during closing while their response was unfinished: cut requests. */
   destroyedBusy(): number;
   /**
    * Resolves when every connection that has not sent its first request yet
@@ -28,6 +30,7 @@ export interface ConnectionTracker {
 export function trackConnections(server: Server): ConnectionTracker {
   const active = new Set<ServerResponse>();
   let draining = false;
+  let closing = false;
   let arrived = 0;
   let cut = 0;
 
@@ -68,10 +71,12 @@ export function trackConnections(server: Server): ConnectionTracker {
       if (!res.headersSent) res.setHeader('connection', 'close');
     }
     const socket: Socket = req.socket;
-    // A socket that closes before its response finished means the request
-    // was cut: by closeTimeoutMs, or by the client going away.
+    // A socket that closes during closing before its response finished means
+    // the request was cut, almost always by closeTimeoutMs. Clients that
+    // hang up while the service runs normally (a load generator stopping, a
+    // browser tab closed) are not the shutdown's doing and are not counted.
     const onSocketClose = () => {
-      if (done(res)) cut++;
+      if (done(res) && closing) cut++;
     };
     socket.once('close', onSocketClose);
     res.once('finish', () => {
@@ -88,6 +93,9 @@ export function trackConnections(server: Server): ConnectionTracker {
       for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
     },
     counted: () => arrived,
+    startClosing: () => {
+      closing = true;
+    },
     destroyedBusy: () => cut,
     async firstRequests(timeoutMs) {
       if (fresh.size === 0) return;

@@ -96,6 +96,7 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     const servedWhileDraining = connections.counted();
 
     durationsMs.draining = enter('closing');
+    connections.startClosing();
     // One event-loop turn so that requests already on the wire are parsed and
     // count as in flight, instead of arriving on a socket about to be destroyed.
     await new Promise((resolve) => setImmediate(resolve));
