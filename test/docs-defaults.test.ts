@@ -1,22 +1,65 @@
 // Docs and code must state the same defaults (STYLE.md: test the docs against the constant).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { TRACE_CONTEXT_DEFAULTS } from '../src/index.js';
+import {
+  GRACEFUL_SHUTDOWN_DEFAULTS,
+  HEALTH_ROUTES_DEFAULTS,
+  RUN_DETACHED_DEFAULTS,
+  SETUP_TELEMETRY_DEFAULTS,
+  TRACE_CONTEXT_DEFAULTS,
+} from '../src/index.js';
 
-const guide = readFileSync(new URL('../docs/getting-started.md', import.meta.url), 'utf8');
+const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
 
-function defaultInTable(option: string): string {
-  const row = guide.split('\n').find((line) => line.startsWith(`| \`${option}\` |`));
-  assert.ok(row, `docs/getting-started.md documents \`${option}\``);
+/** The default cell of `option`'s row in the first options table after `heading`. */
+function defaultInTable(markdown: string, heading: string, option: string): string {
+  const from = heading === '' ? 0 : markdown.indexOf(`\n${heading}\n`);
+  assert.ok(from >= 0, `heading ${heading} exists`);
+  const section = markdown.slice(from).split('\n');
+  const row = section.find((line) => line.startsWith(`| \`${option}\` |`));
+  assert.ok(row, `${heading || 'the guide'} documents \`${option}\``);
   // | option | type | default | what |: the default is the third cell (escaped pipes in types are not separators).
   const cells = row.split(/(?<!\\)\|/).map((c) => c.trim());
   return cells[3]!.replace(/^`|`$/g, '');
 }
 
-describe('documented defaults of traceContext()', () => {
-  it('match TRACE_CONTEXT_DEFAULTS', () => {
-    assert.deepEqual(JSON.parse(defaultInTable('ignore').replace(/'/g, '"')), TRACE_CONTEXT_DEFAULTS.ignore);
-    assert.equal(defaultInTable('trustIncoming'), String(TRACE_CONTEXT_DEFAULTS.trustIncoming));
-    assert.equal(defaultInTable('requestIdHeader'), `'${TRACE_CONTEXT_DEFAULTS.requestIdHeader}'`);
+/** A documented literal (`5000`, `'x-request-id'`, `['a', 'b']`, `true`) as a value. */
+function literal(cell: string): unknown {
+  return JSON.parse(cell.replace(/'/g, '"')) as unknown;
+}
+
+describe('documented defaults', () => {
+  const guide = read('docs/getting-started.md');
+  const readme = read('README.md');
+
+  it('of traceContext() match TRACE_CONTEXT_DEFAULTS in docs/getting-started.md and README.md', () => {
+    for (const [doc, heading] of [
+      [guide, ''],
+      [readme, '### traceContext(options?)'],
+    ] as const) {
+      for (const [option, value] of Object.entries(TRACE_CONTEXT_DEFAULTS)) {
+        assert.deepEqual(literal(defaultInTable(doc, heading, option)), value, option);
+      }
+    }
+  });
+
+  it('of gracefulShutdown(), healthRoutes(), runDetached() and setupTelemetry() match their constants in README.md', () => {
+    const tables = [
+      ['### gracefulShutdown(server, options?)', GRACEFUL_SHUTDOWN_DEFAULTS],
+      ['### healthRoutes(options?)', HEALTH_ROUTES_DEFAULTS],
+      ['### runDetached(job, options?)', RUN_DETACHED_DEFAULTS],
+      ['### setupTelemetry(options)', SETUP_TELEMETRY_DEFAULTS],
+    ] as const;
+    for (const [heading, defaults] of tables) {
+      for (const [option, value] of Object.entries(defaults)) {
+        assert.deepEqual(literal(defaultInTable(readme, heading, option)), value, `${heading}: ${option}`);
+      }
+    }
+  });
+
+  it('of gracefulShutdown() add up to the 28 s the README promises', () => {
+    const { drainDelayMs, closeTimeoutMs, jobsTimeoutMs, hookTimeoutMs, flushTimeoutMs } = GRACEFUL_SHUTDOWN_DEFAULTS;
+    assert.equal(drainDelayMs + closeTimeoutMs + jobsTimeoutMs + hookTimeoutMs + flushTimeoutMs, 28_000);
+    assert.match(readme, /The defaults add up to 28 s/);
   });
 });
