@@ -113,11 +113,13 @@ export function renderTimelineSvg(data: TimelineData): string {
     ['in flight', '#0d9488'],
     ...Object.entries(PHASE_COLOURS),
   ];
-  legend.forEach(([label, colour], i) => {
-    const lx = LEFT + i * 78;
+  // Each entry as wide as its label (about 6.5 px a character at this font size), so long labels do not overlap.
+  let lx = LEFT;
+  for (const [label, colour] of legend) {
     parts.push(`<rect x="${lx}" y="${legendY - 10}" width="12" height="12" fill="${colour}"/>`);
     parts.push(`<text x="${lx + 16}" y="${legendY}">${esc(label)}</text>`);
-  });
+    lx += 16 + Math.round(label.length * 6.5) + 10;
+  }
   parts.push('</svg>');
   return parts.join('\n');
 }
