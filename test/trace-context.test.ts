@@ -16,6 +16,7 @@ import {
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { activeIsRoot, installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
+import { routeFromRequest } from '../middleware/trace-context/route.js';
 
 declare module '../src/index.js' {
   interface ContextValues {
@@ -155,6 +156,19 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
             app.use('/shop', shop);
           },
         },
+        {
+          // The request passes through a mount it does not match inside, then a sibling one.
+          route: '/t/:tenant/items/:id',
+          path: '/t/acme/items/5',
+          setup: (app) => {
+            const first = express.Router({ mergeParams: true });
+            first.get('/other', (_q, r) => void r.send('other'));
+            const items = express.Router({ mergeParams: true });
+            items.get('/:id', (_q, r) => void r.send('ok'));
+            app.use('/t/:tenant', first);
+            app.use('/t/:tenant/items', items);
+          },
+        },
         major === 5
           ? { route: '/files/*path', path: '/files/a/b.txt', setup: (app) => app.get('/files/*path', (_q, r) => void r.send('ok')) }
           : { route: '/files/*', path: '/files/a/b.txt', setup: (app) => app.get('/files/*', (_q, r) => void r.send('ok')) },
@@ -173,6 +187,20 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
           assert.equal(span!.name, `GET ${c.route}`);
         });
       }
+
+      it('is rebuilt from the request alone when the router layers were not observed', async () => {
+        // routeFromRequest() is the fallback for a router whose Layer class throughline did not patch.
+        const app = express();
+        const posts = express.Router({ mergeParams: true });
+        let seen: string | undefined;
+        posts.get('/:postId', (req, r) => {
+          seen = routeFromRequest(req);
+          r.send('ok');
+        });
+        app.use('/users/:userId/posts', posts);
+        await request(app).get('/users/alice/posts/3').expect(200);
+        assert.equal(seen, '/users/:userId/posts/:postId');
+      });
 
       it('is absent on a 404, and the span is named after the method only', async () => {
         const app = express();

@@ -1,11 +1,11 @@
-import type { IncomingMessage } from 'node:http';
-
-// Express writes `req.baseUrl` when it enters or leaves a mounted router or
-// app, and `req.route` when a route matches; both routers (Express 4's and
-// `router` 2.x for Express 5) do it by plain assignment. Accessors on the
-// request object let us see each step without patching Express, and rebuild
-// the route *template* (`/users/:userId/posts/:id`) even across mount paths
-// with parameters, where `req.baseUrl` only holds the concrete values.
+// The route *template* of a request (`/users/:userId/posts/:id`), rebuilt from
+// what the router's layers show as the request passes them (see
+// express-layers.ts): `req.baseUrl` at each layer tells which mount the
+// request is in, `req.params` at a mount's first layer holds the mount's
+// parameters, and a route layer carries the route's own path. Both routers
+// (Express 4's and `router` 2.x for Express 5) set `req.baseUrl` before they
+// call a layer. Reading at layer entry instead of defining accessors on the
+// request keeps the request a fast-mode object (accessors cost ~35 µs a request).
 
 interface RouteLike {
   path?: unknown;
@@ -48,48 +48,51 @@ function routePath(route: RouteLike | undefined): string | undefined {
   return undefined;
 }
 
-export function trackRoute(req: IncomingMessage): RouteTracker {
+/** Whether `value` is `prefix` or a path below it (`/api/x` is below `/api`, `/apix` is not). */
+function isBelow(value: string, prefix: string): boolean {
+  return value.startsWith(prefix) && (value.length === prefix.length || value.charCodeAt(prefix.length) === 47 /* / */);
+}
+
+export function trackRoute(): RouteTracker & { enter: (layer: unknown, req: unknown) => void } {
   // Parallel stacks: the concrete base URL at each mount depth and its template.
   const concrete: string[] = [''];
   const templates: string[] = [''];
-  let baseUrl: unknown = (req as { baseUrl?: unknown }).baseUrl;
-  let route: RouteLike | undefined;
   let matched: string | undefined;
 
-  Object.defineProperty(req, 'baseUrl', {
-    configurable: true,
-    enumerable: true,
-    get: () => baseUrl,
-    set(value: unknown) {
-      baseUrl = value;
-      if (typeof value !== 'string') return;
-      while (concrete.length > 1 && !value.startsWith(concrete[concrete.length - 1]!)) {
-        concrete.pop();
-        templates.pop();
+  return {
+    enter(layer, req) {
+      const value = (req as { baseUrl?: unknown }).baseUrl;
+      if (typeof value === 'string' && value !== concrete[concrete.length - 1]) {
+        while (concrete.length > 1 && !isBelow(value, concrete[concrete.length - 1]!)) {
+          concrete.pop();
+          templates.pop();
+        }
+        const top = concrete[concrete.length - 1]!;
+        if (value.length > top.length) {
+          // Entering a mount: at this moment req.params holds the mount's params.
+          concrete.push(value);
+          templates.push(templates[templates.length - 1]! + templateOf(value.slice(top.length), (req as { params?: unknown }).params));
+        }
       }
-      const top = concrete[concrete.length - 1]!;
-      if (value.length > top.length) {
-        // Entering a mount: at this moment req.params holds the mount's params.
-        const added = value.slice(top.length);
-        concrete.push(value);
-        templates.push(templates[templates.length - 1]! + templateOf(added, (req as { params?: unknown }).params));
-      } else if (value.length < top.length) {
-        concrete.pop();
-        templates.pop();
-      }
-    },
-  });
-  Object.defineProperty(req, 'route', {
-    configurable: true,
-    enumerable: true,
-    get: () => route,
-    set(value: RouteLike | undefined) {
-      route = value;
-      const path = routePath(value);
+      const path = routePath((layer as { route?: RouteLike } | null)?.route);
       if (path === undefined) return;
       const prefix = templates[templates.length - 1]!;
       matched = prefix === '' ? path : path === '/' ? prefix : prefix + path;
     },
-  });
-  return { route: () => matched };
+    route: () => matched,
+  };
+}
+
+/**
+ * The template from the request alone, for a route matched by a router whose
+ * layers were not observed (a second copy of `router` or Express under the
+ * app). Mount parameters are recovered from their values, so this is exact
+ * unless two parameters share a value.
+ */
+export function routeFromRequest(req: unknown): string | undefined {
+  const path = routePath((req as { route?: RouteLike }).route);
+  if (path === undefined) return undefined;
+  const { baseUrl, params } = req as { baseUrl?: unknown; params?: unknown };
+  const prefix = typeof baseUrl === 'string' ? templateOf(baseUrl, params) : '';
+  return prefix === '' ? path : path === '/' ? prefix : prefix + path;
 }

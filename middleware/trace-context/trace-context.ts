@@ -7,8 +7,10 @@ import {
   SpanStatusCode,
   trace,
   type Context,
+  type Attributes,
   type Link,
   type Span,
+  type SpanOptions,
   type TextMapGetter,
 } from '@opentelemetry/api';
 import {
@@ -18,18 +20,20 @@ import {
   ATTR_HTTP_ROUTE,
   ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ensureContextManager } from '../../src/context/context-manager.js';
 import { createRequestState, setRequestState } from '../../src/context/request-store.js';
 import { knownMethod } from '../../src/internal/http-method.js';
+import { randomSpanId, randomTraceId } from '../../src/internal/random-ids.js';
+import { tracingEnabled } from '../../src/internal/recording.js';
 import { TRACER_NAME, TRACER_VERSION } from '../../src/internal/tracer.js';
 import { activePropagator } from '../../src/propagation/propagator.js';
 import { httpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
 import { requestAttributes, schemeOf } from './attributes.js';
-import { ERROR_SINK, patchExpressLayers } from './express-errors.js';
+import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import { resolveTraceContextOptions, type TraceContextOptions } from './options.js';
-import { trackRoute } from './route.js';
+import { routeFromRequest, trackRoute } from './route.js';
 
 /** `error.type` of a request whose client went away before the response finished. */
 export const ERROR_TYPE_ABORTED = 'aborted';
@@ -55,8 +59,8 @@ function requestIdFor(req: IncomingMessage, header: string | false): string | un
 // outbound calls of the request still correlate (flags 00: nothing recorded).
 function mintSpan(): Span {
   return trace.wrapSpanContext({
-    traceId: randomBytes(16).toString('hex'),
-    spanId: randomBytes(8).toString('hex'),
+    traceId: randomTraceId(),
+    spanId: randomSpanId(),
     traceFlags: 0,
   });
 }
@@ -83,7 +87,7 @@ export function traceContext(options?: TraceContextOptions) {
   const tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
 
   return function traceContext(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
-    const marked = req as IncomingMessage & { [HANDLED]?: true; [ERROR_SINK]?: (error: unknown) => void };
+    const marked = req as IncomingMessage & { [HANDLED]?: true; [LAYER_HOOKS]?: LayerHooks | undefined };
     if (marked[HANDLED]) return next();
     marked[HANDLED] = true;
 
@@ -110,28 +114,37 @@ export function traceContext(options?: TraceContextOptions) {
 
     const method = knownMethod(req.method);
     const startedAt = performance.now();
-    const attributes = requestAttributes(req, method);
-    if (opts.spanAttributes) Object.assign(attributes, safe(() => opts.spanAttributes!(req), {}, 'spanAttributes'));
-    const span = ensureValidSpan(
-      tracer.startSpan(
-        method === '_OTHER' ? 'HTTP' : method,
-        links ? { kind: SpanKind.SERVER, attributes, links } : { kind: SpanKind.SERVER, attributes },
-        parent,
-      ),
-    );
-    const route = trackRoute(req);
+    const tracing = tracingEnabled();
     const instruments = httpServerInstruments();
+    let attributes: Attributes | undefined;
+    if (tracing) {
+      attributes = requestAttributes(req, method);
+      if (opts.spanAttributes) Object.assign(attributes, safe(() => opts.spanAttributes!(req), {}, 'spanAttributes'));
+    }
+    const spanOptions: SpanOptions = { kind: SpanKind.SERVER };
+    if (attributes) spanOptions.attributes = attributes;
+    if (links) spanOptions.links = links;
+    const span = ensureValidSpan(tracer.startSpan(method === '_OTHER' ? 'HTTP' : method, spanOptions, parent));
+    // The route template feeds the span name and the duration metric; with neither recorded, skip it.
+    const route = tracing || instruments.recording ? trackRoute() : undefined;
     const scheme = schemeOf(req);
     const activeAttributes = { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_SCHEME]: scheme };
-    instruments.active.add(1, activeAttributes);
+    if (instruments.recording) instruments.active.add(1, activeAttributes);
 
-    const recorded = new Set<unknown>();
-    marked[ERROR_SINK] = (error) => {
-      if (recorded.has(error)) return;
-      recorded.add(error);
-      if (error instanceof Error) span.recordException(error);
-      else span.recordException({ name: 'NonErrorThrown', message: String(error) });
+    let recorded: Set<unknown> | undefined;
+    const hooks: LayerHooks = {
+      enter: route?.enter,
+      error: tracing
+        ? (error) => {
+            recorded ??= new Set();
+            if (recorded.has(error)) return;
+            recorded.add(error);
+            if (error instanceof Error) span.recordException(error);
+            else span.recordException({ name: 'NonErrorThrown', message: String(error) });
+          }
+        : undefined,
     };
+    if (route !== undefined || tracing) marked[LAYER_HOOKS] = hooks;
 
     let ended = false;
     const end = (aborted: boolean) => {
@@ -139,9 +152,10 @@ export function traceContext(options?: TraceContextOptions) {
       ended = true;
       res.removeListener('finish', onFinish);
       res.removeListener('close', onClose);
-      delete marked[ERROR_SINK];
+      // Assigned, not deleted: a delete would turn the request object into a slow dictionary-mode object.
+      marked[LAYER_HOOKS] = undefined;
       const status = res.statusCode;
-      const template = route.route();
+      const template = route === undefined ? undefined : (route.route() ?? routeFromRequest(req));
       const errorType = aborted ? ERROR_TYPE_ABORTED : status >= 500 ? String(status) : undefined;
       if (template !== undefined) {
         span.setAttribute(ATTR_HTTP_ROUTE, template);
@@ -154,6 +168,7 @@ export function traceContext(options?: TraceContextOptions) {
         span.setStatus({ code: SpanStatusCode.ERROR });
       }
       span.end();
+      if (!instruments.recording) return;
       instruments.active.add(-1, activeAttributes);
       const metricAttributes: Record<string, string | number> = { ...activeAttributes };
       if (template !== undefined) metricAttributes[ATTR_HTTP_ROUTE] = template;
@@ -174,11 +189,22 @@ export function traceContext(options?: TraceContextOptions) {
 
 function bindAndContinue(ctx: Context, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
   // Body parsers resume the chain from req's 'data'/'end' events, which Node
-  // emits in the socket's async context, not ours. Binding the emitters makes
-  // every listener added from here on run in the request's context.
-  context.bind(ctx, req);
+  // emits in the socket's async context, not ours (on a keep-alive socket,
+  // that of the request that opened it). Binding req makes every listener
+  // added from here on run in the request's context. Binding costs six
+  // patched methods per emitter, so only requests with a body pay for it.
+  if (hasBody(req)) context.bind(ctx, req);
+  // res emits 'finish' and 'close' from socket callbacks too; user listeners
+  // on them must see the request (tests assert it), so res is always bound.
   context.bind(ctx, res);
   context.with(ctx, next);
+}
+
+// RFC 9112 6.3: a request has a body when it has Transfer-Encoding or a
+// Content-Length other than 0.
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function safe<T>(fn: () => T, fallback: T, option: string): T {

@@ -1,4 +1,4 @@
-import { metrics, type Histogram, type MeterProvider, type UpDownCounter } from '@opentelemetry/api';
+import { createNoopMeter, metrics, type Histogram, type MeterProvider, type UpDownCounter } from '@opentelemetry/api';
 import { METRIC_HTTP_SERVER_REQUEST_DURATION } from '@opentelemetry/semantic-conventions';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 
@@ -27,6 +27,8 @@ export const HTTP_DURATION_BUCKETS_SECONDS = [
 export interface HttpServerInstruments {
   readonly duration: Histogram;
   readonly active: UpDownCounter;
+  /** False when the provider is the API's no-op one: recording would be wasted work. */
+  readonly recording: boolean;
 }
 
 // Instruments belong to a meter provider; a provider swapped in later (tests,
@@ -45,6 +47,7 @@ export function httpServerInstruments(provider: MeterProvider = metrics.getMeter
   if (instruments === undefined) {
     const meter = provider.getMeter(TRACER_NAME, TRACER_VERSION);
     instruments = {
+      recording: meter !== createNoopMeter(),
       duration: meter.createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
         description: 'Duration of HTTP server requests.',
         unit: 's',

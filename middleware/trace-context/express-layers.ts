@@ -1,0 +1,83 @@
+// Two things traceContext() needs from inside Express's router, where no
+// middleware mounted before the route can see:
+// - errors: Express catches what a handler throws (or, in Express 5, the
+//   promise it rejects) and hands it to `next(err)`; wrapping the `next` the
+//   router's Layer passes to each handler puts the exception on the span;
+// - the route template: each Layer the request passes through tells which
+//   mount it is in (`req.baseUrl`, already set by the router) and, for a
+//   route layer, the route's path (`layer.route.path`).
+// The patch is installed once per Layer class, found from the app the first
+// request runs through; it only observes, and only requests that carry hooks.
+// Express 4 names the methods handle_request / handle_error; router 2.x
+// (Express 5) handleRequest / handleError.
+
+type Next = (err?: unknown) => unknown;
+type Handle = (this: unknown, ...args: unknown[]) => unknown;
+
+/** What one request wants to hear from the router's layers. */
+export interface LayerHooks {
+  /** An error passed to `next(err)` by a handler, or caught from it by Express. */
+  error?: ((error: unknown) => void) | undefined;
+  /** The request enters `layer` (a mount, a middleware, a route or a route's handler). */
+  enter?: ((layer: unknown, req: unknown) => void) | undefined;
+}
+
+// A symbol property set once per request: unlike accessors defined on the
+// request, it keeps the IncomingMessage a fast-mode object for V8.
+export const LAYER_HOOKS: unique symbol = Symbol('throughline.layer-hooks');
+const PATCHED = Symbol.for('throughline.express-layer-patched');
+
+interface HooksCarrier {
+  [LAYER_HOOKS]?: LayerHooks | undefined;
+}
+
+function wrapNext(next: Next, sink: (error: unknown) => void): Next {
+  return function throughlineNext(err?: unknown) {
+    if (err !== undefined && err !== null && err !== 'route' && err !== 'router') sink(err);
+    return next(err);
+  };
+}
+
+function patchMethod(proto: Record<string, unknown>, name: string, reqIndex: number): void {
+  const original = proto[name];
+  if (typeof original !== 'function') return;
+  const orig = original as Handle;
+  proto[name] = function (this: unknown, ...args: unknown[]) {
+    const req = args[reqIndex];
+    const hooks = (req as HooksCarrier | undefined)?.[LAYER_HOOKS];
+    if (hooks !== undefined) {
+      hooks.enter?.(this, req);
+      const last = args.length - 1;
+      if (hooks.error !== undefined && typeof args[last] === 'function') args[last] = wrapNext(args[last] as Next, hooks.error);
+    }
+    return orig.apply(this, args);
+  };
+}
+
+function routerOf(app: unknown): { stack?: unknown[] } | undefined {
+  if (app === null || typeof app !== 'function') return undefined;
+  const a = app as { _router?: { stack?: unknown[] }; router?: { stack?: unknown[] } };
+  // Express 4 throws on `app.router`; it keeps the router in `_router`.
+  if ('_router' in a) return a._router;
+  try {
+    return a.router;
+  } catch {
+    return undefined;
+  }
+}
+
+const seenApps = new WeakSet<object>();
+
+export function patchExpressLayers(app: unknown): void {
+  if (typeof app !== 'function' || seenApps.has(app)) return;
+  const layer = routerOf(app)?.stack?.[0];
+  if (layer === undefined || layer === null) return;
+  const proto = Object.getPrototypeOf(layer) as Record<string | symbol, unknown>;
+  seenApps.add(app);
+  if (proto[PATCHED] === true) return;
+  proto[PATCHED] = true;
+  patchMethod(proto, 'handle_request', 0);
+  patchMethod(proto, 'handleRequest', 0);
+  patchMethod(proto, 'handle_error', 1);
+  patchMethod(proto, 'handleError', 1);
+}
