@@ -6,12 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setupTelemetry, traceContext, type Telemetry } from '../src/index.js';
+import { freePort } from '../examples/rollout/free-port.js';
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { listen } from './helpers/server.js';
 
@@ -21,14 +20,6 @@ function which(bin: string): string | undefined {
     if (dir && existsSync(candidate)) return candidate;
   }
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 /** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes; the error says what never arrived. */

@@ -548,7 +548,7 @@ describe('lifecycle metrics', () => {
   });
   it('counts an https server\'s connections once each (the TLS socket, not the raw one)', async () => {
     const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.meta.url));
-    const server = createHttpsServer({ key: fixture('tls-key.pem'), cert: fixture('tls-cert.pem') }, (_req, res) => res.end('ok'));
+    const server = createHttpsServer({ key: fixture('tls/key.pem'), cert: fixture('tls/cert.pem') }, (_req, res) => res.end('ok'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     publish<ServerEvent>(serverChannel, { server });
     const { port } = server.address() as AddressInfo;

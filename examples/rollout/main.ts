@@ -8,7 +8,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, get, type Server } from 'node:http';
+import { get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import autocannon from 'autocannon';
 import { setupTelemetry } from 'throughline';
 import { createInventoryApp } from '../demo/inventory.js';
 import { checkSpans, formatReport, verdict, type RolloutResult } from './checks.js';
+import { freePort } from './free-port.js';
 import { startOtlpReceiver } from './otlp-receiver.js';
 import type { WorkerMessage } from './protocol.js';
 import { SPANS_PER_ORDER } from './spans.js';
@@ -47,14 +48,6 @@ interface Tracked {
   ready: Promise<void>;
   exited: Promise<number | null>;
   exitMessage?: Extract<WorkerMessage, { kind: 'exit' }>;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
 }
 
 const startedAt = Date.now();

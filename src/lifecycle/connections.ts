@@ -27,6 +27,23 @@ export interface ConnectionTracker {
   dispose(): void;
 }
 
+/**
+ * Resolves when the function handed to `install` is called, or after
+ * `timeoutMs`; then uninstalls it (`install(undefined)`) and clears the timer.
+ */
+async function untilCalled(timeoutMs: number, install: (wake: (() => void) | undefined) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve) => {
+      install(resolve);
+      timer = setTimeout(resolve, timeoutMs);
+    });
+  } finally {
+    install(undefined);
+    clearTimeout(timer);
+  }
+}
+
 export function trackConnections(server: Server): ConnectionTracker {
   const active = new Set<ServerResponse>();
   let draining = false;
@@ -99,29 +116,11 @@ export function trackConnections(server: Server): ConnectionTracker {
     destroyedBusy: () => cut,
     async firstRequests(timeoutMs) {
       if (fresh.size === 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await new Promise<void>((resolve) => {
-          freshWaiter = resolve;
-          timer = setTimeout(resolve, timeoutMs);
-        });
-      } finally {
-        freshWaiter = undefined;
-        clearTimeout(timer);
-      }
+      await untilCalled(timeoutMs, (wake) => (freshWaiter = wake));
     },
     async settled(timeoutMs) {
       if (active.size === 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await new Promise<void>((resolve) => {
-          activeWaiter = resolve;
-          timer = setTimeout(resolve, timeoutMs);
-        });
-      } finally {
-        activeWaiter = undefined;
-        clearTimeout(timer);
-      }
+      await untilCalled(timeoutMs, (wake) => (activeWaiter = wake));
     },
     dispose: () => {
       server.removeListener('connection', onConnection);
