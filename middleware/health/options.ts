@@ -37,7 +37,7 @@ export interface HealthRoutesOptions {
   started?: () => boolean;
   /**
    * The `gracefulShutdown()` handle to follow. Without it, readiness follows
-   * every `gracefulShutdown()` in the process, from `draining` until it stops.
+   * every `gracefulShutdown()` in the process that starts after `healthRoutes()` was created.
    */
   shutdown?: PhaseSource;
 }

@@ -1,5 +1,5 @@
 import type { ShutdownPhase } from '../internal/channels.js';
-import { anyShutdownInProgress } from '../internal/shutdown-state.js';
+import { shutdownsStarted } from '../internal/shutdown-state.js';
 
 /** Anything that knows the shutdown phase: the handle `gracefulShutdown()` returns fits. */
 export interface PhaseSource {
@@ -8,9 +8,10 @@ export interface PhaseSource {
 
 /**
  * Tracks whether a shutdown has started. With a `source` (one server's
- * `gracefulShutdown()` handle) it asks that handle; without one it follows
- * every `gracefulShutdown()` in the process, from `draining` until `stopped`,
- * so readiness flips the moment draining starts, with no wiring.
+ * `gracefulShutdown()` handle) it asks that handle; without one it reports
+ * shutting down once any `gracefulShutdown()` in the process starts after
+ * this call, so readiness flips the moment draining starts, with no wiring,
+ * and stays flipped: a process that began to shut down never turns ready again.
  *
  * @example
  * const state = watchShutdown();
@@ -18,5 +19,6 @@ export interface PhaseSource {
  */
 export function watchShutdown(source?: PhaseSource): { shuttingDown(): boolean } {
   if (source) return { shuttingDown: () => source.phase() !== 'running' };
-  return { shuttingDown: anyShutdownInProgress };
+  const seen = shutdownsStarted();
+  return { shuttingDown: () => shutdownsStarted() > seen };
 }

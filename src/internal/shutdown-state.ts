@@ -1,18 +1,15 @@
-// How many gracefulShutdown() runs are between `draining` and `stopped` in
-// this process. healthRoutes() without a `shutdown` option reads it, so that
-// readiness follows any shutdown with no wiring and without a subscription
-// per healthRoutes() instance that nothing could ever remove.
-let inProgress = 0;
+// How many gracefulShutdown() runs have started in this process. healthRoutes()
+// without a `shutdown` option notes the count when it is created and reports
+// draining once it grows: readiness follows any shutdown with no wiring, and
+// without a diagnostics-channel subscription per healthRoutes() instance that
+// nothing could ever remove.
+let started = 0;
 
 export function shutdownStarted(): void {
-  inProgress++;
+  started++;
 }
 
-export function shutdownEnded(): void {
-  inProgress = Math.max(0, inProgress - 1);
-}
-
-/** True while any gracefulShutdown() in the process is draining or later, until it stops. */
-export function anyShutdownInProgress(): boolean {
-  return inProgress > 0;
+/** Shutdowns started so far in this process (it only grows). */
+export function shutdownsStarted(): number {
+  return started;
 }

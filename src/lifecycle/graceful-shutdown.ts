@@ -3,7 +3,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { createHttpTerminator } from 'http-terminator';
 import { drainDetached } from '../detached/registry.js';
 import { phaseChannel, publish, serverChannel, type PhaseEvent, type ServerEvent, type ShutdownPhase } from '../internal/channels.js';
-import { shutdownEnded, shutdownStarted } from '../internal/shutdown-state.js';
+import { shutdownStarted } from '../internal/shutdown-state.js';
 import { invalidOption } from '../internal/validate.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import { trackConnections } from './connections.js';
@@ -193,7 +193,7 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
   function terminate(reason = 'terminate()'): Promise<ShutdownReport> {
     if (running === undefined) {
       shutdownStarted();
-      running = run(reason).finally(shutdownEnded);
+      running = run(reason);
     }
     return running;
   }
