@@ -2,29 +2,12 @@ import assert from 'node:assert/strict';
 import { request as httpRequest, type Server } from 'node:http';
 import express5 from 'express';
 import request from 'supertest';
-import { gracefulShutdown, healthRoutes, traceContext, type GracefulShutdown, type ShutdownPhase } from '../src/index.js';
+import { gracefulShutdown, healthRoutes, traceContext } from '../src/index.js';
 import { phaseChannel } from '../src/internal/channels.js';
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { installMetrics, installTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Resolves when `shutdown` enters `phase` (a real phase event, not a sleep). */
-function phaseReached(shutdown: GracefulShutdown, phase: ShutdownPhase): Promise<void> {
-  const reached = deferred();
-  const off = shutdown.onPhase((p) => {
-    if (p === phase) {
-      off();
-      reached.resolve();
-    }
-  });
-  return reached.promise;
-}
+import { deferred, phaseReached } from './helpers/events.js';
 
 /** A raw request over a real socket, to see exactly which body bytes arrive. */
 function rawRequest(url: string, method: string): Promise<{ status: number; headers: Record<string, unknown>; bytes: number }> {

@@ -19,27 +19,10 @@ import type { PhaseEvent, ServerEvent } from '../src/internal/channels.js';
 import { ensureContextManager } from '../src/context/context-manager.js';
 import { installTracing } from './helpers/otel.js';
 import { SERVER_FLAVOURS, get } from './helpers/servers.js';
+import { deferred, phaseReached } from './helpers/events.js';
 
 /** Short timeouts for tests; each test overrides what it measures. */
 const FAST = { signals: [], drainDelayMs: 0, closeTimeoutMs: 2_000, jobsTimeoutMs: 500, hookTimeoutMs: 500, flushTimeoutMs: 1_000 } as const;
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Resolves when `shutdown` enters `phase`. */
-function phaseReached(shutdown: { onPhase(l: (p: ShutdownPhase) => void): () => void }, phase: ShutdownPhase): Promise<void> {
-  const reached = deferred();
-  const off = shutdown.onPhase((p) => {
-    if (p === phase) {
-      off();
-      reached.resolve();
-    }
-  });
-  return reached.promise;
-}
 
 for (const flavour of SERVER_FLAVOURS) {
   describe(`gracefulShutdown() over ${flavour.name}`, () => {

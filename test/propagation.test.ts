@@ -14,19 +14,14 @@ import {
   tryGetTraceContext,
   createTraceState,
 } from '../src/index.js';
-import { installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
+import { resetPropagation, useTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = '00f067aa0ba902b7';
 
 describe('outbound propagation', () => {
-  let tracing: TestTracing;
-  beforeEach(() => {
-    resetPropagation();
-    tracing = installTracing();
-  });
-  afterEach(() => tracing.shutdown());
+  const tracing = useTracing();
 
   it('continues the trace from service A to service B through tracedFetch()', async () => {
     const b = express();

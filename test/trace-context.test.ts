@@ -14,7 +14,7 @@ import {
   tryGetTraceContext,
 } from '../src/index.js';
 import { EXPRESS_VARIANTS } from './helpers/express.js';
-import { activeIsRoot, installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
+import { activeIsRoot, installTracing, resetPropagation, useTracing, type TestTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
 import { routeFromRequest } from '../middleware/trace-context/route.js';
 
@@ -501,12 +501,7 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
 }
 
 describe('traceContext() isolation under load', () => {
-  let tracing: TestTracing;
-  before(() => {
-    resetPropagation();
-    tracing = installTracing();
-  });
-  after(() => tracing.shutdown());
+  const tracing = useTracing('all');
 
   it('keeps 1,000 concurrent requests apart: each reads back only its own trace id and values', async function () {
     this.timeout(60_000);

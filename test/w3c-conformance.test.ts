@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import express from 'express';
 import { outgoingHeaders, traceContext } from '../src/index.js';
-import { installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
+import { useTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
 
 const T = '12345678901234567890123456789012';
@@ -94,12 +94,7 @@ const TRACEPARENT_CASES: [string, string, typeof restart | typeof keep][] = [
 ];
 
 describe('W3C Trace Context conformance (end to end through traceContext())', () => {
-  let tracing: TestTracing;
-  beforeEach(() => {
-    resetPropagation();
-    tracing = installTracing();
-  });
-  afterEach(() => tracing.shutdown());
+  const tracing = useTracing();
 
   describe('traceparent', () => {
     for (const [description, value, expected] of TRACEPARENT_CASES) {

@@ -75,3 +75,36 @@ export function activeIsRoot(): boolean {
 }
 
 export { InMemoryMetricExporter, PeriodicExportingMetricReader };
+
+/**
+ * Mocha hooks for a suite: throughline's default propagation and a fresh
+ * in-memory tracer provider before each test (`'each'`) or once (`'all'`),
+ * shut down after. The returned handle always speaks for the current provider.
+ */
+export function useTracing(scope: 'each' | 'all' = 'each'): TestTracing {
+  let current: TestTracing | undefined;
+  const live = () => {
+    if (current === undefined) throw new Error('useTracing(): no tracer provider outside a test');
+    return current;
+  };
+  (scope === 'each' ? beforeEach : before)(() => {
+    resetPropagation();
+    current = installTracing();
+  });
+  (scope === 'each' ? afterEach : after)(async () => {
+    await current?.shutdown();
+    current = undefined;
+  });
+  return {
+    get exporter() {
+      return live().exporter;
+    },
+    get provider() {
+      return live().provider;
+    },
+    spans: () => live().spans(),
+    spansNamed: (name) => live().spansNamed(name),
+    reset: () => live().reset(),
+    shutdown: () => live().shutdown(),
+  };
+}
