@@ -52,7 +52,7 @@ describe('rollout checks', () => {
       requests: { sent: 10, succeeded: 10, failed: 0, cutAtEnd: 0 },
       spans: { expected: 20, exported: 20, lost: 0, received: 20, missingParent: 0, foreignTraceId: 0 },
       jobs: { started: 10, completed: 10, failed: 0, abandoned: 0 },
-      scrapes: { attempted: 3, failed: 0 },
+      scrapes: { attempted: 3, failed: 0, failures: [] },
       restarts: [{ worker: 'worker 1', replacedInMs: 100, shutdownMs: 200, exitCode: 0 }],
     };
     assert.deepEqual(verdict(clean), []);
@@ -61,14 +61,14 @@ describe('rollout checks', () => {
       requests: { ...clean.requests, failed: 1 },
       spans: { ...clean.spans, lost: 1 },
       jobs: { started: 10, completed: 9, failed: 0, abandoned: 1 },
-      scrapes: { attempted: 3, failed: 2 },
+      scrapes: { attempted: 3, failed: 2, failures: ['at 1.0 s: socket hang up', 'at 2.0 s: status 503: '] },
       restarts: [{ worker: 'worker 1', replacedInMs: 100, shutdownMs: 200, exitCode: 1 }],
     };
     assert.deepEqual(verdict(bad), [
       '1 requests failed',
       '1 spans of successful requests never reached the receiver',
       '1 detached jobs were abandoned',
-      '2 /metrics scrapes failed',
+      '2 /metrics scrapes failed: at 1.0 s: socket hang up; at 2.0 s: status 503: ',
       'worker 1 exited with code 1',
     ]);
   });

@@ -61,7 +61,12 @@ export interface RolloutResult {
   readonly requests: { readonly sent: number; readonly succeeded: number; readonly failed: number; readonly cutAtEnd: number };
   readonly spans: SpanCheck;
   readonly jobs: { readonly started: number; readonly completed: number; readonly failed: number; readonly abandoned: number };
-  readonly scrapes: { readonly attempted: number; readonly failed: number };
+  readonly scrapes: {
+    readonly attempted: number;
+    readonly failed: number;
+    /** Why each failed scrape failed, with the second of the run it began in. */
+    readonly failures: readonly string[];
+  };
   readonly restarts: readonly { readonly worker: string; readonly replacedInMs: number; readonly shutdownMs: number; readonly exitCode: number | null }[];
 }
 
@@ -77,7 +82,8 @@ export function verdict(result: RolloutResult): string[] {
   if (result.jobs.started !== result.jobs.completed + result.jobs.failed + result.jobs.abandoned)
     problems.push(`detached jobs do not add up: ${JSON.stringify(result.jobs)}`);
   if (result.scrapes.attempted === 0) problems.push('/metrics was never scraped');
-  if (result.scrapes.failed > 0) problems.push(`${result.scrapes.failed} /metrics scrapes failed`);
+  if (result.scrapes.failed > 0)
+    problems.push(`${result.scrapes.failed} /metrics scrapes failed: ${result.scrapes.failures.join('; ')}`);
   for (const r of result.restarts) if (r.exitCode !== 0) problems.push(`${r.worker} exited with code ${String(r.exitCode)}`);
   return problems;
 }

@@ -176,20 +176,45 @@ load.on('response', (_client, statusCode) => {
 });
 load.on('reqError', () => second(Date.now()).failed++);
 
-// Prometheus's view of the roll: one scrape a second, through the same port as the load.
-const scrapes = { attempted: 0, failed: 0 };
-const scraper = setInterval(() => {
+// Prometheus's view of the roll: one scrape a second, through the same port as
+// the load. A scrape passes when it answers 200 with throughline's lifecycle
+// series, which every worker reports from its start; the HTTP histogram is no
+// test, since a replacement scraped before its first request has none yet.
+const scrapes = { attempted: 0, failed: 0, failures: [] as string[] };
+const pendingScrapes = new Set<Promise<void>>();
+function scrape(): Promise<void> {
   scrapes.attempted++;
-  const req = get(`${baseUrl}/metrics`, { agent: false, timeout: 2000 }, (res) => {
-    let body = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => (body += chunk));
-    res.on('end', () => {
-      if (res.statusCode !== 200 || !body.includes('http_server_request_duration_bucket')) scrapes.failed++;
+  const at = Date.now();
+  const failed = (reason: string) => {
+    scrapes.failed++;
+    scrapes.failures.push(`at ${(since(at) / 1000).toFixed(1)} s: ${reason}`);
+  };
+  return new Promise<void>((settle) => {
+    const req = get(`${baseUrl}/metrics`, { agent: false, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        if (res.statusCode !== 200) failed(`status ${String(res.statusCode)}: ${body.slice(0, 200)}`);
+        else if (!body.includes('throughline_shutdown_phase')) failed(`no throughline_shutdown_phase series in: ${body.slice(0, 200)}`);
+        settle();
+      });
+      res.on('error', (error) => {
+        failed(error.message);
+        settle();
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('scrape timed out after 2 s')));
+    req.on('error', (error) => {
+      failed(error.message);
+      settle();
     });
   });
-  req.on('timeout', () => req.destroy(new Error('scrape timed out')));
-  req.on('error', () => scrapes.failed++);
+}
+const scraper = setInterval(() => {
+  const pending = scrape();
+  pendingScrapes.add(pending);
+  void pending.then(() => pendingScrapes.delete(pending));
 }, 1000);
 
 const restarts: RolloutResult['restarts'][number][] = [];
@@ -212,6 +237,7 @@ const rolling = (async () => {
 const loadResult = await loadFinished;
 await rolling;
 clearInterval(scraper);
+await Promise.all(pendingScrapes);
 const loadDurationMs = Date.now() - loadStartedAt;
 
 // Stop the survivors the same way, so their last spans and jobs are accounted for too.
