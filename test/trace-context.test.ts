@@ -78,6 +78,26 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
       assert.equal(span.status.code, SpanStatusCode.UNSET);
     });
 
+    it('takes server.address and server.port from each request\'s own Host header', async () => {
+      const app = express();
+      app.use(traceContext());
+      app.get('/', (_req, res) => {
+        res.end();
+      });
+      const hosts = ['api.example.com:8443', 'api.example.com:8443', '[::1]:9000', 'shop.example.com', 'api.example.com:8443'];
+      for (const host of hosts) await request(app).get('/').set('host', host).expect(200);
+      assert.deepEqual(
+        tracing.spans().map((s) => [s.attributes['server.address'], s.attributes['server.port']]),
+        [
+          ['api.example.com', 8443],
+          ['api.example.com', 8443],
+          ['::1', 9000],
+          ['shop.example.com', 80],
+          ['api.example.com', 8443],
+        ],
+      );
+    });
+
     it('carries tracestate and baggage', async () => {
       const app = express();
       app.use(traceContext());

@@ -35,12 +35,20 @@ export function schemeOf(req: IncomingMessage): 'http' | 'https' {
 
 // server.address / server.port come from the Host header (HTTP server semantic
 // conventions); an IPv6 literal keeps its brackets out of the address.
-function hostAndPort(host: string | undefined, scheme: string): [string, number] | undefined {
-  if (!host) return undefined;
+function parseHost(host: string, scheme: string): [string, number] | undefined {
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(host);
   if (!m) return undefined;
   const address = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
   return [address, m[2] ? Number(m[2]) : scheme === 'https' ? 443 : 80];
+}
+
+// A service sees the same few Host values over and over: remember the last one.
+let lastHost: { host: string; scheme: string; parsed: [string, number] | undefined } | undefined;
+
+function hostAndPort(host: string | undefined, scheme: string): [string, number] | undefined {
+  if (!host) return undefined;
+  if (lastHost?.host !== host || lastHost.scheme !== scheme) lastHost = { host, scheme, parsed: parseHost(host, scheme) };
+  return lastHost.parsed;
 }
 
 export function requestAttributes(req: IncomingMessage, method: string): Attributes {

@@ -15,10 +15,8 @@ import {
 } from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
-  ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
-  ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -128,8 +126,8 @@ export function traceContext(options?: TraceContextOptions) {
     // The route template feeds the span name and the duration metric; with neither recorded, skip it.
     const route = tracing || instruments.recording ? trackRoute() : undefined;
     const scheme = schemeOf(req);
-    const activeAttributes = { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_SCHEME]: scheme };
-    if (instruments.recording) instruments.active.add(1, activeAttributes);
+    const active = instruments.recording ? instruments.active(method, scheme) : undefined;
+    if (active) active.count++;
 
     let recorded: Set<unknown> | undefined;
     const hooks: LayerHooks = {
@@ -168,9 +166,9 @@ export function traceContext(options?: TraceContextOptions) {
         span.setStatus({ code: SpanStatusCode.ERROR });
       }
       span.end();
-      if (!instruments.recording) return;
-      instruments.active.add(-1, activeAttributes);
-      const metricAttributes: Record<string, string | number> = { ...activeAttributes };
+      if (active === undefined) return;
+      active.count--;
+      const metricAttributes: Record<string, string | number> = { ...active.attributes };
       if (template !== undefined) metricAttributes[ATTR_HTTP_ROUTE] = template;
       if (!aborted || res.headersSent) metricAttributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
       if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;

@@ -1,5 +1,5 @@
-import { createNoopMeter, metrics, type Histogram, type MeterProvider, type UpDownCounter } from '@opentelemetry/api';
-import { METRIC_HTTP_SERVER_REQUEST_DURATION } from '@opentelemetry/semantic-conventions';
+import { createNoopMeter, metrics, type Histogram, type MeterProvider } from '@opentelemetry/api';
+import { ATTR_HTTP_REQUEST_METHOD, ATTR_URL_SCHEME, METRIC_HTTP_SERVER_REQUEST_DURATION } from '@opentelemetry/semantic-conventions';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 
 /**
@@ -23,10 +23,25 @@ export const HTTP_DURATION_BUCKETS_SECONDS = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ] as const;
 
-/** The two instruments `traceContext()` records on, per meter provider. */
+/**
+ * In-flight requests of one `http.request.method` and `url.scheme`: one
+ * series of `http.server.active_requests`.
+ */
+export interface ActiveRequestSlot {
+  readonly attributes: { readonly 'http.request.method': string; readonly 'url.scheme': 'http' | 'https' };
+  count: number;
+}
+
+/** The instruments `traceContext()` records on, per meter provider. */
 export interface HttpServerInstruments {
   readonly duration: Histogram;
-  readonly active: UpDownCounter;
+  /**
+   * The in-flight count for `method` and `scheme`: increment it when a request
+   * starts, decrement it when it ends. Read by an observable up-down counter
+   * at collection, so a request costs two increments instead of two
+   * synchronous records, each of which hashes its attribute set.
+   */
+  active(method: string, scheme: 'http' | 'https'): ActiveRequestSlot;
   /** False when the provider is the API's no-op one: recording would be wasted work. */
   readonly recording: boolean;
 }
@@ -46,6 +61,15 @@ export function httpServerInstruments(provider: MeterProvider = metrics.getMeter
   let instruments = byProvider.get(provider);
   if (instruments === undefined) {
     const meter = provider.getMeter(TRACER_NAME, TRACER_VERSION);
+    // Methods are the known ones plus _OTHER, so these maps stay small.
+    const slots = { http: new Map<string, ActiveRequestSlot>(), https: new Map<string, ActiveRequestSlot>() };
+    const active = meter.createObservableUpDownCounter(METRIC_HTTP_SERVER_ACTIVE_REQUESTS, {
+      description: 'Number of active HTTP server requests.',
+      unit: '{request}',
+    });
+    active.addCallback((result) => {
+      for (const byScheme of [slots.http, slots.https]) for (const slot of byScheme.values()) result.observe(slot.count, slot.attributes);
+    });
     instruments = {
       recording: meter !== createNoopMeter(),
       duration: meter.createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
@@ -53,10 +77,14 @@ export function httpServerInstruments(provider: MeterProvider = metrics.getMeter
         unit: 's',
         advice: { explicitBucketBoundaries: [...HTTP_DURATION_BUCKETS_SECONDS] },
       }),
-      active: meter.createUpDownCounter(METRIC_HTTP_SERVER_ACTIVE_REQUESTS, {
-        description: 'Number of active HTTP server requests.',
-        unit: '{request}',
-      }),
+      active(method, scheme) {
+        let slot = slots[scheme].get(method);
+        if (slot === undefined) {
+          slot = { attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_SCHEME]: scheme }, count: 0 };
+          slots[scheme].set(method, slot);
+        }
+        return slot;
+      },
     };
     byProvider.set(provider, instruments);
   }
