@@ -24,7 +24,7 @@ import {
   tryGetTraceContext,
   type Carrier,
 } from '../src/index.js';
-import { EXPRESS_VARIANTS } from './helpers/express.js';
+import { EXPRESS_VARIANTS, type ExpressFactory } from './helpers/express.js';
 import { installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
 import { withoutCoverage } from './helpers/subprocess.js';
@@ -134,8 +134,7 @@ function createWorkerPool(count: number) {
   };
 }
 
-function buildApp(workers: ReturnType<typeof createWorkerPool>) {
-  const express = EXPRESS_VARIANTS[0].express;
+function buildApp(workers: ReturnType<typeof createWorkerPool>, express: ExpressFactory = EXPRESS_VARIANTS[0].express) {
   const pool = createPool(16);
   const bus = bindEmitter(new EventEmitter());
   const rawBus = new EventEmitter();
@@ -338,45 +337,48 @@ describe('the isolation proof', () => {
     await tracing.shutdown();
   });
 
-  it(`keeps ${REQUESTS.toLocaleString('en')} requests at concurrency ${CONCURRENCY} on their own trace across every boundary: 0 leaks, 0 losses`, async function () {
-    this.timeout(180_000);
-    const { app, stats } = buildApp(workers);
-    const server = await listen(app);
-    const messagesBefore = workers.messages();
-    let result: LoadResult;
-    try {
-      result = await load(server.url, REQUESTS, true);
-    } finally {
-      await server.close();
-    }
-    const spans = tracing.spans();
-    const serverSpans = spans.filter((s) => s.kind === SpanKind.SERVER);
-    const jobSpans = spans.filter((s) => s.name === 'isolation-job');
-    const serverTraceIds = new Set(serverSpans.map((s) => s.spanContext().traceId));
-    const jobOnOwnTrace = jobSpans.filter((s) => serverTraceIds.has(s.spanContext().traceId)).length;
-    const lines = [
-      `isolation proof: ${REQUESTS} requests, concurrency ${CONCURRENCY}, ${(result.durationMs / 1000).toFixed(1)} s`,
-      `  boundaries per request: ${BOUNDARIES.length} (+${CHILD_BOUNDARIES.length} for the ${stats.childProcesses} child-process samples)`,
-      `  observations: ${result.observations}, leaks: ${total(result.leaks)}, losses: ${total(result.losses)}, failed requests: ${result.failed}`,
-      `  worker-thread messages: ${workers.messages() - messagesBefore} over ${WORKERS} reused workers; child processes: ${stats.childProcesses}`,
-      `  spans: ${serverSpans.length} SERVER (${serverTraceIds.size} distinct traces), ${jobSpans.length} runDetached`,
-    ];
-    if (result.leaks.size > 0) lines.push(`  leaks by boundary: ${JSON.stringify(Object.fromEntries(result.leaks))}`);
-    if (result.losses.size > 0) lines.push(`  losses by boundary: ${JSON.stringify(Object.fromEntries(result.losses))}`);
-    console.log(lines.join('\n'));
+  for (const { name, express } of EXPRESS_VARIANTS) {
+    it(`${name}: keeps ${REQUESTS.toLocaleString('en')} requests at concurrency ${CONCURRENCY} on their own trace across every boundary: 0 leaks, 0 losses`, async function () {
+      this.timeout(180_000);
+      tracing.reset();
+      const { app, stats } = buildApp(workers, express);
+      const server = await listen(app);
+      const messagesBefore = workers.messages();
+      let result: LoadResult;
+      try {
+        result = await load(server.url, REQUESTS, true);
+      } finally {
+        await server.close();
+      }
+      const spans = tracing.spans();
+      const serverSpans = spans.filter((s) => s.kind === SpanKind.SERVER);
+      const jobSpans = spans.filter((s) => s.name === 'isolation-job');
+      const serverTraceIds = new Set(serverSpans.map((s) => s.spanContext().traceId));
+      const jobOnOwnTrace = jobSpans.filter((s) => serverTraceIds.has(s.spanContext().traceId)).length;
+      const lines = [
+        `isolation proof (${name}): ${REQUESTS} requests, concurrency ${CONCURRENCY}, ${(result.durationMs / 1000).toFixed(1)} s`,
+        `  boundaries per request: ${BOUNDARIES.length} (+${CHILD_BOUNDARIES.length} for the ${stats.childProcesses} child-process samples)`,
+        `  observations: ${result.observations}, leaks: ${total(result.leaks)}, losses: ${total(result.losses)}, failed requests: ${result.failed}`,
+        `  worker-thread messages: ${workers.messages() - messagesBefore} over ${WORKERS} reused workers; child processes: ${stats.childProcesses}`,
+        `  spans: ${serverSpans.length} SERVER (${serverTraceIds.size} distinct traces), ${jobSpans.length} runDetached`,
+      ];
+      if (result.leaks.size > 0) lines.push(`  leaks by boundary: ${JSON.stringify(Object.fromEntries(result.leaks))}`);
+      if (result.losses.size > 0) lines.push(`  losses by boundary: ${JSON.stringify(Object.fromEntries(result.losses))}`);
+      console.log(lines.join('\n'));
 
-    assert.equal(result.failed, 0, 'every request answered 200');
-    assert.equal(total(result.leaks), 0, 'no boundary saw another request’s trace');
-    assert.equal(total(result.losses), 0, 'no boundary lost the trace');
-    const expectedObservations = REQUESTS * BOUNDARIES.length + (REQUESTS / CHILD_EVERY) * CHILD_BOUNDARIES.length;
-    assert.equal(result.observations, expectedObservations);
-    assert.equal(stats.childProcesses, REQUESTS / CHILD_EVERY);
-    assert.equal(workers.messages() - messagesBefore, REQUESTS);
-    assert.equal(serverSpans.length, REQUESTS);
-    assert.deepEqual(serverTraceIds, result.traceIds, 'each request continued its own incoming trace');
-    assert.equal(jobSpans.length, REQUESTS);
-    assert.equal(jobOnOwnTrace, REQUESTS);
-  });
+      assert.equal(result.failed, 0, 'every request answered 200');
+      assert.equal(total(result.leaks), 0, 'no boundary saw another request’s trace');
+      assert.equal(total(result.losses), 0, 'no boundary lost the trace');
+      const expectedObservations = REQUESTS * BOUNDARIES.length + (REQUESTS / CHILD_EVERY) * CHILD_BOUNDARIES.length;
+      assert.equal(result.observations, expectedObservations);
+      assert.equal(stats.childProcesses, REQUESTS / CHILD_EVERY);
+      assert.equal(workers.messages() - messagesBefore, REQUESTS);
+      assert.equal(serverSpans.length, REQUESTS);
+      assert.deepEqual(serverTraceIds, result.traceIds, 'each request continued its own incoming trace');
+      assert.equal(jobSpans.length, REQUESTS);
+      assert.equal(jobOnOwnTrace, REQUESTS);
+    });
+  }
 
   it('negative control: without bindDetached() and bindEmitter() the pool and the emitter leak', async function () {
     this.timeout(60_000);
