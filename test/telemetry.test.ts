@@ -26,6 +26,7 @@ import { jobChannel, phaseChannel, publish, serverChannel, type PhaseEvent, type
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { parseExposition, scrapeHandler, select, value, type Sample } from './helpers/exposition.js';
 import { listen } from './helpers/server.js';
+import { withoutCoverage } from './helpers/subprocess.js';
 
 const DURATION = 'http_server_request_duration';
 
@@ -55,7 +56,9 @@ describe('setupTelemetry()', () => {
     const code =
       "import { metrics, propagation, trace } from '@opentelemetry/api'; await import('./src/index.ts');" +
       "console.log(JSON.stringify({ fields: propagation.fields(), meter: metrics.getMeterProvider().constructor.name, tracer: trace.getTracerProvider().getDelegate().constructor.name }));";
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code]);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      env: withoutCoverage(process.env),
+    });
     assert.deepEqual(JSON.parse(stdout), { fields: [], meter: 'NoopMeterProvider', tracer: 'NoopTracerProvider' });
   });
 
