@@ -58,13 +58,27 @@ describe('the demo service (npm start)', function () {
     assert.equal(order.traceId, TRACE_ID);
 
     // The batch processor exports every 5 s: poll the demo's trace view.
+    let tree: string[] = [];
     const spans = await until('the six spans of the order', 20_000, async () => {
       const view = await fetch(`${url}/debug/traces/${TRACE_ID}`);
       if (view.status !== 200) return undefined;
-      const body = (await view.json()) as { spans: SpanLine[] };
-      return body.spans.length >= 6 ? body.spans : undefined;
+      const body = (await view.json()) as { spans: SpanLine[]; tree: string[] };
+      return body.spans.length >= 6 ? body : undefined;
+    }).then((body) => {
+      tree = body.tree;
+      return body.spans;
     });
     const byName = new Map(spans.map((s) => [s.name, s]));
+    // Children in the order they ended, so compare the tree's shape, not its order.
+    assert.deepEqual(tree.map((line) => line.replace(/ \(.*\)$/, '')).sort(), [
+      '    GET /inventory/:sku',
+      '    process fulfilment',
+      '  GET',
+      '  create fulfilment',
+      '  send-confirmation',
+      'POST /orders',
+    ]);
+    assert.match(tree[0]!, /^POST \/orders \(SERVER, [\d.]+ ms\)$/);
     assert.deepEqual([...byName.keys()].sort(), [
       'GET',
       'GET /inventory/:sku',
@@ -106,6 +120,10 @@ describe('the demo service (npm start)', function () {
     const bad = await fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sku":1}' });
     assert.equal(bad.status, 400);
     assert.equal((await fetch(`${url}/orders/nope`)).status, 404);
+    assert.equal((await fetch(`${url}/debug/traces/not-a-trace`)).status, 400);
+    const unknown = await fetch(`${url}/debug/traces/${'0'.repeat(31)}1`);
+    assert.equal(unknown.status, 404);
+    assert.match(((await unknown.json()) as { error: string }).error, /trace flags 00/);
     const ready = await fetch(`${url}/health/ready`);
     assert.equal(ready.status, 200);
     assert.deepEqual(((await ready.json()) as { checks: Record<string, { status: string }> }).checks['inventory']?.status, 'pass');

@@ -1,7 +1,7 @@
 // The rollout's verdict must be able to fail: each check is fed a run with
 // exactly one kind of loss and must name it.
 import assert from 'node:assert/strict';
-import { checkSpans, verdict, type RolloutResult } from '../examples/rollout/checks.js';
+import { checkSpans, formatReport, verdict, type RolloutResult } from '../examples/rollout/checks.js';
 import type { ReceivedSpan } from '../examples/rollout/otlp-receiver.js';
 
 const T1 = '0af7651916cd43dd8448eb211c80319c';
@@ -71,5 +71,24 @@ describe('rollout checks', () => {
       '2 /metrics scrapes failed: at 1.0 s: socket hang up; at 2.0 s: status 503: ',
       'worker 1 exited with code 1',
     ]);
+  });
+
+  it('reports replaced workers apart from the ones stopped at the end', () => {
+    const result: RolloutResult = {
+      durationMs: 8_100,
+      requests: { sent: 10, succeeded: 10, failed: 0, cutAtEnd: 0 },
+      spans: { expected: 20, exported: 20, lost: 0, received: 20, missingParent: 0, foreignTraceId: 0 },
+      jobs: { started: 10, completed: 10, failed: 0, abandoned: 0 },
+      scrapes: { attempted: 3, failed: 0, failures: [] },
+      restarts: [
+        { worker: 'worker 1', replacedInMs: 1503, shutdownMs: 568, exitCode: 0 },
+        { worker: 'worker 3 (final stop)', shutdownMs: 537, exitCode: 0 },
+      ],
+    };
+    const lines = formatReport(result, []).split('\n');
+    assert.equal(lines[0], 'rollout: 8.1 s of load, 1 worker(s) replaced under load, 1 stopped at the end');
+    assert.ok(lines.includes('restart    worker 1: replacement ready in 1503 ms, old worker shut down in 568 ms, exit code 0'));
+    assert.ok(lines.includes('stop       worker 3 (final stop): shut down in 537 ms, exit code 0'));
+    assert.equal(lines.at(-1), 'PASS: no request, span, job or scrape lost');
   });
 });

@@ -8,7 +8,10 @@ import type { RequestHandler } from 'express';
 
 export interface RecentSpans {
   readonly exporter: SpanExporter;
-  /** `GET /debug/traces/:traceId`: the spans of one trace, parents before children. */
+  /**
+   * `GET /debug/traces/:traceId`: the spans of one trace, parents before
+   * children, and the same as an indented `tree` of lines for reading in a terminal.
+   */
   readonly handler: RequestHandler<{ traceId: string }>;
 }
 
@@ -23,6 +26,7 @@ export interface SpanLine {
 }
 
 const STATUS = ['unset', 'ok', 'error'] as const;
+const TRACE_ID_RE = /^[0-9a-f]{32}$/;
 
 export function recentSpans(limit = 5_000): RecentSpans {
   const spans: ReadableSpan[] = [];
@@ -36,6 +40,10 @@ export function recentSpans(limit = 5_000): RecentSpans {
   };
 
   const handler: RequestHandler<{ traceId: string }> = (req, res) => {
+    if (!TRACE_ID_RE.test(req.params.traceId)) {
+      res.status(400).json({ error: 'a trace id is 32 lower-case hex digits, as in a traceparent header' });
+      return;
+    }
     const trace = spans.filter((s) => s.spanContext().traceId === req.params.traceId);
     const byParent = new Map<string | null, ReadableSpan[]>();
     const ids = new Set(trace.map((s) => s.spanContext().spanId));
@@ -62,8 +70,16 @@ export function recentSpans(limit = 5_000): RecentSpans {
       }
     };
     walk(null, 0);
-    if (lines.length === 0) res.status(404).json({ error: 'no spans of this trace yet (they are exported in batches; retry in a few seconds)' });
-    else res.json({ traceId: req.params.traceId, spans: lines });
+    if (lines.length === 0) {
+      res.status(404).json({
+        error:
+          'no spans of this trace in memory. Spans are exported in batches about every 5 s, so a trace just ' +
+          `sent shows up shortly; one sent with trace flags 00 (not sampled) records none, and only the last ${limit} spans are kept.`,
+      });
+      return;
+    }
+    const tree = lines.map((l) => `${'  '.repeat(l.depth)}${l.name} (${l.kind}, ${l.durationMs} ms${l.status === 'error' ? ', error' : ''})`);
+    res.json({ traceId: req.params.traceId, tree, spans: lines });
   };
 
   return { exporter, handler };

@@ -67,7 +67,14 @@ export interface RolloutResult {
     /** Why each failed scrape failed, with the second of the run it began in. */
     readonly failures: readonly string[];
   };
-  readonly restarts: readonly { readonly worker: string; readonly replacedInMs: number; readonly shutdownMs: number; readonly exitCode: number | null }[];
+  /** Every worker stopped: the ones replaced mid-run (with `replacedInMs`) and the survivors stopped at the end (without). */
+  readonly restarts: readonly {
+    readonly worker: string;
+    /** From forking the replacement until it was ready; absent for a final stop. */
+    readonly replacedInMs?: number;
+    readonly shutdownMs: number;
+    readonly exitCode: number | null;
+  }[];
 }
 
 /** Every way the run can fail the continuity promise, as readable sentences. */
@@ -90,14 +97,17 @@ export function verdict(result: RolloutResult): string[] {
 
 export function formatReport(result: RolloutResult, problems: readonly string[]): string {
   const { requests, spans, jobs, scrapes } = result;
+  const replaced = result.restarts.filter((r) => r.replacedInMs !== undefined).length;
   const lines = [
-    `rollout: ${(result.durationMs / 1000).toFixed(1)} s of load, ${result.restarts.length} workers replaced`,
+    `rollout: ${(result.durationMs / 1000).toFixed(1)} s of load, ${replaced} worker(s) replaced under load, ${result.restarts.length - replaced} stopped at the end`,
     `requests   sent ${requests.sent}  succeeded ${requests.succeeded}  failed ${requests.failed}  (cut off by the end of the load: ${requests.cutAtEnd})`,
     `spans      expected ${spans.expected}  exported ${spans.exported}  lost ${spans.lost}  missing parent ${spans.missingParent}  foreign trace id ${spans.foreignTraceId}  (received in all: ${spans.received})`,
     `jobs       started ${jobs.started}  completed ${jobs.completed}  failed ${jobs.failed}  abandoned ${jobs.abandoned}`,
     `/metrics   scrapes ${scrapes.attempted}  failed ${scrapes.failed}`,
-    ...result.restarts.map(
-      (r) => `restart    ${r.worker}: replacement ready in ${r.replacedInMs} ms, old worker shut down in ${r.shutdownMs} ms, exit code ${String(r.exitCode)}`,
+    ...result.restarts.map((r) =>
+      r.replacedInMs === undefined
+        ? `stop       ${r.worker}: shut down in ${r.shutdownMs} ms, exit code ${String(r.exitCode)}`
+        : `restart    ${r.worker}: replacement ready in ${r.replacedInMs} ms, old worker shut down in ${r.shutdownMs} ms, exit code ${String(r.exitCode)}`,
     ),
     problems.length === 0 ? 'PASS: no request, span, job or scrape lost' : `FAIL:\n  - ${problems.join('\n  - ')}`,
   ];

@@ -247,7 +247,7 @@ await Promise.all(
     const stopAt = Date.now();
     w.worker.process.kill('SIGTERM');
     const exitCode = await w.exited;
-    restarts.push({ worker: `${w.label} (final stop)`, replacedInMs: 0, shutdownMs: Date.now() - stopAt, exitCode });
+    restarts.push({ worker: `${w.label} (final stop)`, shutdownMs: Date.now() - stopAt, exitCode });
   }),
 );
 await inventoryTelemetry.shutdown();
