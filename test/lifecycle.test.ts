@@ -378,6 +378,24 @@ describe('gracefulShutdown()', () => {
     assert.deepEqual(slow.timedOut, ['flushing']);
   });
 
+  it('flushes telemetry that has only shutdown() (the shape of a NodeSDK): the provider shutdown exports what is buffered', async () => {
+    const exported: string[] = [];
+    const exporter: SpanExporter = {
+      export(spans: ReadableSpan[], done: (result: ExportResult) => void) {
+        exported.push(...spans.map((span) => span.name));
+        done({ code: ExportResultCode.SUCCESS });
+      },
+      shutdown: () => Promise.resolve(),
+    };
+    const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 600_000 })] });
+    provider.getTracer('test').startSpan('buffered').end();
+    assert.deepEqual(exported, [], 'still in the batch');
+    const { server } = await idleServer();
+    const report = await gracefulShutdown(server, { ...FAST, telemetry: { shutdown: () => provider.shutdown() } }).terminate();
+    assert.equal(report.flush, 'ok');
+    assert.deepEqual(exported, ['buffered']);
+  });
+
   it('uninstall() removes its signal listeners', async () => {
     const { server } = await idleServer();
     const before = process.listenerCount('SIGTERM');
@@ -394,6 +412,7 @@ describe('gracefulShutdown()', () => {
     assert.throws(() => gracefulShutdown(server, { closeTimeoutMs: Number.NaN }), /`closeTimeoutMs`/);
     assert.throws(() => gracefulShutdown(server, { signals: ['TERM' as NodeJS.Signals] }), /`signals`/);
     assert.throws(() => gracefulShutdown(server, { telemetry: {} as never }), /`telemetry`/);
+    assert.throws(() => gracefulShutdown(server, { telemetry: { shutdown: () => Promise.resolve(), forceFlush: 1 } as never }), /`telemetry`/);
     assert.throws(() => gracefulShutdown(server, { logger: { info() {} } as never }), /`logger`/);
     assert.throws(() => gracefulShutdown(server, { beforeExit: ['x' as never] }), /`beforeExit\[0\]`/);
     assert.throws(() => gracefulShutdown(server, { drainDelay: 5 } as never), /Unknown option `drainDelay`/);

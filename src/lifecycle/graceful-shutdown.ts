@@ -163,7 +163,7 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     const { telemetry } = opts;
     if (telemetry) {
       const flushed = await withDeadline(opts.flushTimeoutMs, async () => {
-        await telemetry.forceFlush();
+        await telemetry.forceFlush?.();
         await telemetry.shutdown();
       });
       flush = flushed.status;

@@ -10,15 +10,19 @@ import { diagLogger, type ShutdownLogger } from './logger.js';
 
 /**
  * What the flushing phase needs from telemetry: `setupTelemetry()`'s handle
- * satisfies it, and so does anything with the same two methods (an SDK's
- * `NodeSDK`, a TracerProvider wrapper).
+ * satisfies it, and so does an OpenTelemetry `NodeSDK` (which has only
+ * `shutdown()`) or a provider.
  *
  * @example
  * const telemetry: ShutdownTelemetry = { forceFlush: () => provider.forceFlush(), shutdown: () => provider.shutdown() };
  */
 export interface ShutdownTelemetry {
-  /** Export everything still buffered (batch span processors, metric readers). */
-  forceFlush(): Promise<void>;
+  /**
+   * Export everything still buffered (batch span processors, metric readers).
+   * Optional: a provider's `shutdown()` flushes too, so an object with only
+   * `shutdown()` (a `NodeSDK`) is flushed through that.
+   */
+  forceFlush?(): Promise<void>;
   /** Release exporters and readers; called after `forceFlush()`. */
   shutdown(): Promise<void>;
 }
@@ -108,10 +112,10 @@ export function resolveShutdownOptions(input: unknown): ResolvedShutdownOptions 
   if (
     telemetry !== undefined &&
     (telemetry === null ||
-      typeof (telemetry as ShutdownTelemetry).forceFlush !== 'function' ||
-      typeof (telemetry as ShutdownTelemetry).shutdown !== 'function')
+      typeof (telemetry as ShutdownTelemetry).shutdown !== 'function' ||
+      !['function', 'undefined'].includes(typeof (telemetry as ShutdownTelemetry).forceFlush))
   ) {
-    throw invalidOption('telemetry', 'an object with forceFlush() and shutdown()', telemetry);
+    throw invalidOption('telemetry', 'an object with shutdown() and, optionally, forceFlush()', telemetry);
   }
   const logger = merged.logger ?? diagLogger;
   for (const level of ['info', 'warn', 'error'] as const) {
