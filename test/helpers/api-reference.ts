@@ -86,6 +86,16 @@ export function renderApiReference(): string {
   ];
   const toc: string[] = [];
   const body: string[] = [];
+  // GitHub's anchors: lower case, punctuation dropped, spaces as hyphens, and
+  // -1, -2 ... on repeats in document order (the function logFields and the
+  // interface LogFields share a slug).
+  const seen = new Map<string, number>([['api-reference', 1]]);
+  const anchor = (heading: string) => {
+    const slug = heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    return count === 0 ? slug : `${slug}-${count}`;
+  };
   for (const statement of source.statements) {
     if (!ts.isExportDeclaration(statement) || statement.exportClause === undefined || !ts.isNamedExports(statement.exportClause)) continue;
     const comments = ts.getLeadingCommentRanges(source.text, statement.getFullStart()) ?? [];
@@ -93,6 +103,7 @@ export function renderApiReference(): string {
       const heading = source.text.slice(range.pos, range.end).replace(/^\/\/\s*/, '').trim();
       if (heading.startsWith('The public API')) continue;
       body.push(`## ${heading}`, '');
+      anchor(heading);
       toc.push(`- ${heading}`);
     }
     for (const element of statement.exportClause.elements) {
@@ -102,7 +113,7 @@ export function renderApiReference(): string {
       const symbol = (local.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(local) : local;
       const { code, table } = signatureOf(name, symbol, checker);
       const { text, examples } = docOf(symbol, checker);
-      toc.push(`  - [\`${name}\`](#${name.toLowerCase()})`);
+      toc.push(`  - [\`${name}\`](#${anchor(name)})`);
       body.push(`### ${name}`, '', '```typescript', code, '```', '');
       if (text !== '') body.push(text, '');
       if (table.length > 0) body.push(...table, '');
