@@ -68,6 +68,20 @@ describe('outbound propagation', () => {
     assert.equal(client.attributes['error.type'], 'TypeError');
   });
 
+  it('records url.full with credential query values redacted, the default port, and an aborted call as an error', async () => {
+    // An already-aborted signal: fetch rejects before any network I/O.
+    const call = tracedFetch('https://api.example.com/v1/items?Signature=abc&page=2&X-Goog-Signature=def', {
+      signal: AbortSignal.abort(),
+    });
+    await assert.rejects(call, (error: Error) => error.name === 'AbortError');
+    const client = tracing.spans().find((s) => s.kind === SpanKind.CLIENT)!;
+    assert.equal(client.attributes['url.full'], 'https://api.example.com/v1/items?Signature=REDACTED&page=2&X-Goog-Signature=REDACTED');
+    assert.equal(client.attributes['server.address'], 'api.example.com');
+    assert.equal(client.attributes['server.port'], 443);
+    assert.equal(client.attributes['error.type'], 'AbortError');
+    assert.equal(client.status.code, 2);
+  });
+
   it('outgoingHeaders() keeps the given headers and adds nothing outside a trace', () => {
     assert.deepEqual(outgoingHeaders({ accept: 'application/json' }), { accept: 'application/json' });
   });

@@ -13,21 +13,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-
-// Semantic conventions (url.query): these query keys carry credentials and
-// their values are replaced by "REDACTED".
-const SENSITIVE_QUERY_KEYS = new Set(['awsaccesskeyid', 'signature', 'sig', 'x-goog-signature']);
-
-export function redactQuery(query: string): string {
-  return query
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      if (eq === -1) return pair;
-      return SENSITIVE_QUERY_KEYS.has(pair.slice(0, eq).toLowerCase()) ? `${pair.slice(0, eq)}=REDACTED` : pair;
-    })
-    .join('&');
-}
+import { redactQuery } from '../../src/internal/url.js';
 
 export function schemeOf(req: IncomingMessage): 'http' | 'https' {
   return (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';

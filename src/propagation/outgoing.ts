@@ -9,6 +9,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import { knownMethod } from '../internal/http-method.js';
+import { redactQuery } from '../internal/url.js';
 import { activePropagator } from './propagator.js';
 
 type HeaderRecord = Record<string, string>;
@@ -50,7 +51,8 @@ export async function tracedFetch(input: string | URL | Request, init?: RequestI
     [ATTR_HTTP_REQUEST_METHOD]: method,
     [ATTR_SERVER_ADDRESS]: url.hostname,
     [ATTR_SERVER_PORT]: url.port ? Number(url.port) : defaultPort(url.protocol),
-    [ATTR_URL_FULL]: `${url.protocol}//${url.host}${url.pathname}${url.search}`,
+    // With credential query values redacted (fetch refuses URLs with user:password).
+    [ATTR_URL_FULL]: `${url.protocol}//${url.host}${url.pathname}${url.search === '' ? '' : `?${redactQuery(url.search.slice(1))}`}`,
   };
   const tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
   const span = tracer.startSpan(method === '_OTHER' ? 'HTTP' : method, { kind: SpanKind.CLIENT, attributes });
