@@ -1,0 +1,180 @@
+// Hostile and mangled trace headers, generated: thousands of traceparent,
+// tracestate and baggage values (mutations of valid ones, random bytes,
+// repeated fields) sent over a real socket. Whatever arrives, the request is
+// served, it ends up on a valid trace, a strictly valid traceparent is
+// continued, one that breaks the format is not, and what the service would send
+// downstream stays inside the W3C limits. The seed is printed, so a failure
+// can be replayed with THROUGHLINE_FUZZ_SEED.
+import assert from 'node:assert/strict';
+import { Agent, request as httpRequest } from 'node:http';
+import { outgoingHeaders, traceContext, tryGetTraceContext } from '../src/index.js';
+import { EXPRESS_VARIANTS } from './helpers/express.js';
+import { useTracing } from './helpers/otel.js';
+import { listen } from './helpers/server.js';
+
+const REQUESTS = 2_000;
+const CONCURRENCY = 50;
+// Fixed by default so CI is deterministic; set THROUGHLINE_FUZZ_SEED to explore other inputs.
+const SEED = Number(process.env['THROUGHLINE_FUZZ_SEED'] ?? 20_261_125);
+
+// mulberry32: small, seedable, good enough to pick mutations.
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Random = ReturnType<typeof prng>;
+const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const hex = (random: Random, n: number) => Array.from({ length: n }, () => pick(random, [...'0123456789abcdef'])).join('');
+// What Node's HTTP client lets through in a header value: tab, visible ASCII, space, and Latin-1 above 0x7f.
+const HEADER_CHARS = ['\t', ...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)), 'é', 'ÿ', '\u00a0'];
+const junk = (random: Random, max: number) =>
+  Array.from({ length: Math.floor(random() * max) }, () => pick(random, HEADER_CHARS)).join('').trim();
+
+function mutate(random: Random, value: string): string {
+  let out = value;
+  const steps = 1 + Math.floor(random() * 3);
+  for (let i = 0; i < steps; i++) {
+    const at = Math.floor(random() * (out.length + 1));
+    switch (Math.floor(random() * 8)) {
+      case 0: out = out.slice(0, at) + pick(random, HEADER_CHARS) + out.slice(at + 1); break;
+      case 1: out = out.slice(0, at) + out.slice(at + 1); break;
+      case 2: out = out.slice(0, at) + pick(random, HEADER_CHARS) + out.slice(at); break;
+      case 3: out = out.replace(/[a-z]/g, (c) => c.toUpperCase()); break;
+      case 4: out = out.slice(0, 3) + '0'.repeat(32) + out.slice(35); break;
+      case 5: out = pick(random, ['ff', '01', 'cc', '0g', '']) + out.slice(2); break;
+      case 6: out = `${out}-${junk(random, 20)}`; break;
+      default: out = out.slice(0, at); break;
+    }
+  }
+  return out;
+}
+
+interface Case {
+  readonly traceparent: string | string[] | undefined;
+  readonly tracestate: string | undefined;
+  readonly baggage: string | undefined;
+}
+
+function generate(random: Random): Case {
+  const valid = `00-${hex(random, 32)}-${hex(random, 16)}-${pick(random, ['00', '01', '02', '03'])}`;
+  const roll = random();
+  const traceparent =
+    roll < 0.15 ? valid
+    : roll < 0.65 ? mutate(random, valid)
+    : roll < 0.85 ? junk(random, 80)
+    : roll < 0.95 ? [valid, mutate(random, valid)]
+    : undefined;
+  const member = () => `${pick(random, ['a', 'vendor', 't@sys', 'Bad', 'x y', ''])}=${pick(random, [hex(random, 8), junk(random, 12), '', 'v=1'])}`;
+  const tracestate = random() < 0.8 ? Array.from({ length: Math.floor(random() * 40) }, member).join(pick(random, [',', ' , ', ',,'])) : undefined;
+  const baggage = random() < 0.5 ? pick(random, [`user=${hex(random, 4)}`, junk(random, 60), `k=${'v'.repeat(9_000)}`, 'a=1;p=2,b=%zz']) : undefined;
+  return { traceparent, tracestate, baggage };
+}
+
+const STRICT_00 = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+const PREFIX = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}/;
+const zero = (id: string) => /^0+$/.test(id);
+
+/** What the W3C processing rules say about a traceparent value: continue its trace, start a new one, or (a future version) either. */
+function expected(raw: Case['traceparent']): { continues: string } | 'restart' | 'future-version' {
+  if (raw === undefined || Array.isArray(raw)) return 'restart';
+  // Leading and trailing spaces and tabs are not part of an HTTP field value (RFC 9110 5.5).
+  const value = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+  const strict = STRICT_00.exec(value);
+  if (strict) return zero(strict[1]!) || zero(strict[2]!) ? 'restart' : { continues: strict[1]! };
+  const prefix = PREFIX.exec(value);
+  if (!prefix || value.startsWith('ff') || value.startsWith('00') || zero(prefix[1]!) || zero(prefix[2]!)) return 'restart';
+  return value.length === 55 || value[55] === '-' ? 'future-version' : 'restart';
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: { traceId?: string; out: Record<string, string> };
+}
+
+function send(url: string, agent: Agent, c: Case): Promise<Reply> {
+  const headers: [string, string][] = [['host', '127.0.0.1']];
+  for (const value of [c.traceparent].flat()) if (value !== undefined) headers.push(['traceparent', value]);
+  if (c.tracestate !== undefined) headers.push(['tracestate', c.tracestate]);
+  if (c.baggage !== undefined) headers.push(['baggage', c.baggage]);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}/`, { agent, headers: headers.flat() }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        let parsed: Reply['body'] = { out: {} };
+        try {
+          parsed = JSON.parse(body) as Reply['body'];
+        } catch {
+          // Not our JSON: the status says what went wrong.
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('hostile trace headers, generated', () => {
+  useTracing();
+
+  for (const { name, express } of EXPRESS_VARIANTS) {
+    it(`${name}: ${REQUESTS.toLocaleString('en')} mangled traceparent/tracestate/baggage values: all served, valid ones continued, broken ones restarted, output within W3C limits`, async function () {
+      this.timeout(60_000);
+      const app = express();
+      app.use(traceContext());
+      app.get('/', (_req, res) => {
+        res.json({ traceId: tryGetTraceContext()?.traceId, out: outgoingHeaders() });
+      });
+      const server = await listen(app);
+      const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+      const random = prng(SEED);
+      const cases = Array.from({ length: REQUESTS }, () => generate(random));
+      const counts = { continued: 0, restarted: 0, futureVersion: 0 };
+      const failures: string[] = [];
+      try {
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async () => {
+            while (next < cases.length) {
+              const c = cases[next++]!;
+              const reply = await send(server.url, agent, c);
+              const { traceId, out } = reply.body;
+              const outcome = expected(c.traceparent);
+              const problem =
+                reply.status !== 200 ? `status ${reply.status}`
+                : traceId === undefined || !/^[0-9a-f]{32}$/.test(traceId) || zero(traceId) ? `invalid trace id ${String(traceId)}`
+                : !/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(out['traceparent'] ?? '') ? `outgoing traceparent ${String(out['traceparent'])}`
+                : out['tracestate'] !== undefined && (out['tracestate'].split(',').length > 32 || out['tracestate'].length > 512)
+                  ? `outgoing tracestate over the limits: ${out['tracestate'].length} chars`
+                : typeof outcome === 'object' && traceId !== outcome.continues ? 'a valid traceparent was not continued'
+                : outcome === 'restart' && [c.traceparent].flat().some((v) => v?.toLowerCase().includes(traceId)) ? 'an invalid traceparent was continued'
+                : undefined;
+              if (problem !== undefined) failures.push(`${problem} for ${JSON.stringify(c).slice(0, 300)}`);
+              if (typeof outcome === 'object') counts.continued++;
+              else if (outcome === 'restart') counts.restarted++;
+              else counts.futureVersion++;
+            }
+          }),
+        );
+      } finally {
+        agent.destroy();
+        await server.close();
+      }
+      console.log(
+        `header fuzz (${name}, seed ${SEED}): ${REQUESTS} requests; valid traceparent continued ${counts.continued}, ` +
+          `broken or absent restarted ${counts.restarted}, future-version ${counts.futureVersion}; failures ${failures.length}`,
+      );
+      assert.deepEqual(failures.slice(0, 5), [], `replay with THROUGHLINE_FUZZ_SEED=${SEED}`);
+      assert.ok(counts.continued > 100 && counts.restarted > 1_000, `the generator covers both outcomes: ${JSON.stringify(counts)}`);
+    });
+  }
+});
