@@ -21,6 +21,16 @@ const incoming = new Map([
   [T2, '00f067aa0ba902b7'],
 ]);
 
+/** A run with nothing lost: each test changes what it is about. */
+const CLEAN: RolloutResult = {
+  durationMs: 1000,
+  requests: { sent: 10, succeeded: 10, failed: 0, cutAtEnd: 0 },
+  spans: { expected: 20, exported: 20, lost: 0, received: 20, missingParent: 0, foreignTraceId: 0 },
+  jobs: { started: 10, completed: 10, failed: 0, abandoned: 0 },
+  scrapes: { attempted: 3, failed: 0, failures: [] },
+  restarts: [{ worker: 'worker 1', replacedInMs: 100, shutdownMs: 200, exitCode: 0 }],
+};
+
 describe('rollout checks', () => {
   it('counts a complete trace as exported and nothing as lost', () => {
     const spans = [span(T1, 'a000000000000001', 'b7ad6b7169203331', 'POST /orders'), span(T1, 'a000000000000002', 'a000000000000001', 'job')];
@@ -47,14 +57,7 @@ describe('rollout checks', () => {
   });
 
   it('passes a clean run and names every problem of a bad one', () => {
-    const clean: RolloutResult = {
-      durationMs: 1000,
-      requests: { sent: 10, succeeded: 10, failed: 0, cutAtEnd: 0 },
-      spans: { expected: 20, exported: 20, lost: 0, received: 20, missingParent: 0, foreignTraceId: 0 },
-      jobs: { started: 10, completed: 10, failed: 0, abandoned: 0 },
-      scrapes: { attempted: 3, failed: 0, failures: [] },
-      restarts: [{ worker: 'worker 1', replacedInMs: 100, shutdownMs: 200, exitCode: 0 }],
-    };
+    const clean = CLEAN;
     assert.deepEqual(verdict(clean), []);
     const bad: RolloutResult = {
       ...clean,
@@ -75,11 +78,8 @@ describe('rollout checks', () => {
 
   it('reports replaced workers apart from the ones stopped at the end', () => {
     const result: RolloutResult = {
+      ...CLEAN,
       durationMs: 8_100,
-      requests: { sent: 10, succeeded: 10, failed: 0, cutAtEnd: 0 },
-      spans: { expected: 20, exported: 20, lost: 0, received: 20, missingParent: 0, foreignTraceId: 0 },
-      jobs: { started: 10, completed: 10, failed: 0, abandoned: 0 },
-      scrapes: { attempted: 3, failed: 0, failures: [] },
       restarts: [
         { worker: 'worker 1', replacedInMs: 1503, shutdownMs: 568, exitCode: 0 },
         { worker: 'worker 3 (final stop)', shutdownMs: 537, exitCode: 0 },
