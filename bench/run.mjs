@@ -9,6 +9,7 @@
 // --connections=n (BENCH_CONNECTIONS), --warmup=s, --only=a,b (variant names),
 // --quick (smoke run: short, does not write docs), --out=path, --no-write,
 // --profile=<variant> (CPU-profile that variant's process; prints top self time).
+// Only a full, unprofiled run writes docs/benchmarks.md unless --out is given.
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -70,7 +71,9 @@ function options() {
     connections: Math.round(num('connections', 'BENCH_CONNECTIONS')),
     warmup: num('warmup', 'BENCH_WARMUP'),
     variants,
-    write: !values['no-write'] && !values.quick,
+    // A partial or profiled run must not overwrite the full table in docs/; it
+    // writes only where --out says.
+    write: !values['no-write'] && !values.quick && (values.out !== undefined || (only === undefined && values.profile === undefined)),
     out: path.resolve(ROOT, values.out ?? 'docs/benchmarks.md'),
     profile: values.profile,
   };
@@ -265,7 +268,7 @@ ${perRound}
 
 ${existsSync(FINDINGS) ? `${readFileSync(FINDINGS, 'utf8').trim()}\n\n` : ''}Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration)) / 60 + 0.5)} min). Flags: \`--duration=s --rounds=n --connections=n --warmup=s\`,
 \`--only=a,b\`, \`--quick\` (smoke run, writes nothing), \`--profile=<variant>\` (CPU-profiles that
-variant's process and prints where the time goes).
+variant's process and prints where the time goes). Runs with \`--only\` or \`--profile\` write only to \`--out=path\`.
 `;
 }
 
