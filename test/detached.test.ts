@@ -17,7 +17,6 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter, once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import {
   ATTR_DETACHED_ID,
   bindDetached,
@@ -34,7 +33,7 @@ import {
   tryGetTraceContext,
 } from '../src/index.js';
 import type { JobEvent } from '../src/internal/channels.js';
-import { withoutCoverage } from './helpers/subprocess.js';
+import { tsWorker, withoutCoverage } from './helpers/subprocess.js';
 import { activeIsRoot, installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -505,8 +504,7 @@ describe('detached work and carriers', () => {
     it('restores the context from workerData and from each message in a real Worker', async function () {
       this.timeout(20_000);
       const { initial, perMessage } = inSpan('request', () => ({ initial: injectContext(), perMessage: tryGetTraceContext()!.traceId }));
-      // Runs the TypeScript fixture: a worker inherits the test process's execArgv (--import tsx).
-      const worker = new Worker(new URL('./fixtures/carrier-worker.ts', import.meta.url), { workerData: { carrier: initial }, env: withoutCoverage(process.env) });
+      const worker = tsWorker(new URL('./fixtures/carrier-worker.ts', import.meta.url), { workerData: { carrier: initial } });
       try {
         const [ready] = (await once(worker, 'message')) as [{ type: string; traceId: string }];
         assert.deepEqual(ready, { type: 'ready', traceId: traceIdOf(initial) });

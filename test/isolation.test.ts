@@ -13,7 +13,6 @@ import { EventEmitter } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
 import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import {
   bindDetached,
   bindEmitter,
@@ -27,7 +26,7 @@ import {
 import { EXPRESS_VARIANTS, type ExpressFactory } from './helpers/express.js';
 import { installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
-import { withoutCoverage } from './helpers/subprocess.js';
+import { tsWorker, withoutCoverage } from './helpers/subprocess.js';
 
 const REQUESTS = 10_000;
 const CONCURRENCY = 200;
@@ -111,7 +110,7 @@ function createWorkerPool(count: number) {
   let nextId = 0;
   let messages = 0;
   const workers = Array.from({ length: count }, () => {
-    const worker = new Worker(fixture, { env: withoutCoverage(process.env) });
+    const worker = tsWorker(fixture);
     worker.on('message', (m: { type: string; id: number; traceId?: string }) => {
       if (m.type !== 'result') return;
       messages++;

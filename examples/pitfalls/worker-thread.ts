@@ -8,8 +8,9 @@ if (isMainThread) {
   const request = { traceparent: '00-dddddddddddddddddddddddddddddddd-dddddddddddddddd-01' };
   // Inside the request: put the context in the message.
   const message = runWithContext(request, () => ({ resize: 'photo.png', trace: injectContext() }), { span: false });
-  // The worker inherits `--import tsx` from this process's execArgv.
-  const worker = new Worker(new URL(import.meta.url), { workerData: message });
+  // In production: new Worker(compiledFile, { workerData: message }). Under tsx the
+  // worker starts from a bootstrap that registers tsx (Node 22 needs it).
+  const worker = new Worker(new URL('./tsx-worker.mjs', import.meta.url), { argv: [import.meta.url], workerData: message });
   worker.once('message', (traceId: string) => {
     console.log(`worker saw ${traceId}`);
     if (traceId !== 'd'.repeat(32)) process.exitCode = 1;
