@@ -1,7 +1,7 @@
 import { SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import request from 'supertest';
 import {
   ERROR_TYPE_ABORTED,
@@ -385,6 +385,42 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
     it('leaks no listeners on req/res, after a response or a client abort', async () => {
       assert.deepEqual(await listenersLeftAfter(true, false), await listenersLeftAfter(false, false));
       assert.deepEqual(await listenersLeftAfter(true, true), await listenersLeftAfter(false, true));
+    });
+
+    it("runs req's and res's close listeners in their own request's context when the client aborts a GET on a reused keep-alive socket", async () => {
+      const app = express();
+      app.use(traceContext());
+      app.get('/fast', (_req, res) => void res.send('ok'));
+      const handlerReached = Promise.withResolvers<void>();
+      const seen = { req: Promise.withResolvers<string | undefined>(), res: Promise.withResolvers<string | undefined>() };
+      app.get('/slow', (req, res) => {
+        req.once('close', () => seen.req.resolve(tryGetTraceContext()?.traceId));
+        res.once('close', () => seen.res.resolve(tryGetTraceContext()?.traceId));
+        handlerReached.resolve();
+      });
+      const server = await listen(app);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const first = '1'.repeat(32);
+      const second = '2'.repeat(32);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          httpRequest(`${server.url}/fast`, { agent, headers: { traceparent: `00-${first}-${PARENT_ID}-01` } }, (res) => {
+            res.resume();
+            res.on('end', resolve);
+          })
+            .on('error', reject)
+            .end();
+        });
+        const req = httpRequest(`${server.url}/slow`, { agent, headers: { traceparent: `00-${second}-${PARENT_ID}-01` } });
+        req.on('error', () => undefined);
+        req.end();
+        await handlerReached.promise;
+        req.destroy();
+        assert.deepEqual([await seen.req.promise, await seen.res.promise], [second, second]);
+      } finally {
+        agent.destroy();
+        await server.close();
+      }
     });
 
     it('ends the span exactly once and marks a client abort', async () => {

@@ -19,6 +19,7 @@ import {
   ATTR_HTTP_ROUTE,
 } from '@opentelemetry/semantic-conventions';
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ensureContextManager } from '../../src/context/context-manager.js';
 import { createRequestState, setRequestState } from '../../src/context/request-store.js';
@@ -142,7 +143,11 @@ export function traceContext(options?: TraceContextOptions) {
           }
         : undefined,
     };
-    if (route !== undefined || tracing) marked[LAYER_HOOKS] = hooks;
+    if (route !== undefined || tracing) {
+      marked[LAYER_HOOKS] = hooks;
+      // Only requests with hooks need the router's layers patched; an app that records nothing never pays for the wrapper.
+      patchExpressLayers((req as { app?: unknown }).app);
+    }
 
     let ended = false;
     const end = (aborted: boolean) => {
@@ -177,32 +182,39 @@ export function traceContext(options?: TraceContextOptions) {
     const onFinish = () => end(false);
     const onClose = () => end(!res.writableFinished);
     // Registered before binding: these two need no context, and stay unwrapped.
-    res.once('finish', onFinish);
-    res.once('close', onClose);
+    // With nothing recording (the API alone) the end has nothing to record.
+    if (tracing || active !== undefined) {
+      res.once('finish', onFinish);
+      res.once('close', onClose);
+    }
 
-    patchExpressLayers((req as { app?: unknown }).app);
     bindAndContinue(setRequestState(trace.setSpan(parent, span), state), req, res, next);
   };
 }
 
 function bindAndContinue(ctx: Context, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
-  // Body parsers resume the chain from req's 'data'/'end' events, which Node
-  // emits in the socket's async context, not ours (on a keep-alive socket,
-  // that of the request that opened it). Binding req makes every listener
-  // added from here on run in the request's context. Binding costs six
-  // patched methods per emitter, so only requests with a body pay for it.
-  if (hasBody(req)) context.bind(ctx, req);
-  // res emits 'finish' and 'close' from socket callbacks too; user listeners
-  // on them must see the request (tests assert it), so res is always bound.
-  context.bind(ctx, res);
+  emitIn(ctx, req);
+  emitIn(ctx, res);
   context.with(ctx, next);
 }
 
-// RFC 9112 6.3: a request has a body when it has Transfer-Encoding or a
-// Content-Length other than 0.
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+// Node emits req's 'data'/'end'/'close' (body parsers resume the chain from
+// them) and res's 'finish'/'close' from socket callbacks, in the socket's
+// async context, not the request's: on a keep-alive socket, that of the
+// request that opened it. Running the emitter's emit() in the request's
+// context puts every listener there, whenever it was added. It costs one
+// property and one closure; the API's context.bind(ctx, emitter) wraps six
+// methods and keeps a listener map (about 2 KB a request, which showed as a
+// few µs a request in the benchmark and a larger young generation).
+type Emit = (this: EventEmitter, event: string | symbol, ...args: unknown[]) => boolean;
+
+function emitIn(ctx: Context, emitter: EventEmitter): void {
+  const emit = (emitter as { emit: Emit }).emit;
+  emitter.emit = function emitInRequestContext(this: EventEmitter, event: string | symbol, ...args: unknown[]): boolean {
+    // Most events already come in the request's context; entering one costs a new async context frame.
+    if (context.active() === ctx) return emit.call(this, event, ...args);
+    return context.with(ctx, () => emit.call(this, event, ...args));
+  };
 }
 
 function safe<T>(fn: () => T, fallback: T, option: string): T {

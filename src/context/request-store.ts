@@ -20,14 +20,14 @@ export interface ContextValues {}
 export interface RequestState {
   /** The request id read from (or generated for) the request id header. */
   readonly requestId: string | undefined;
-  /** The values set with `setContextValue` during this request. */
-  readonly values: Map<PropertyKey, unknown>;
+  /** The values set with `setContextValue` during this request; created on the first one. */
+  values: Map<PropertyKey, unknown> | undefined;
 }
 
 const REQUEST_STATE_KEY = createContextKey('throughline.request-state');
 
 export function createRequestState(requestId: string | undefined): RequestState {
-  return { requestId, values: new Map() };
+  return { requestId, values: undefined };
 }
 
 export function setRequestState(ctx: Context, state: RequestState): Context {
@@ -49,7 +49,7 @@ export function getRequestState(ctx: Context = context.active()): RequestState |
 export function setContextValue<K extends keyof ContextValues>(key: K, value: ContextValues[K]): void {
   const state = getRequestState();
   if (state === undefined) throw new OutsideContextError('setContextValue()');
-  state.values.set(key, value);
+  (state.values ??= new Map()).set(key, value);
 }
 
 /**
@@ -60,5 +60,5 @@ export function setContextValue<K extends keyof ContextValues>(key: K, value: Co
  * const tenant = getContextValue('tenantId');
  */
 export function getContextValue<K extends keyof ContextValues>(key: K): ContextValues[K] | undefined {
-  return getRequestState()?.values.get(key) as ContextValues[K] | undefined;
+  return getRequestState()?.values?.get(key) as ContextValues[K] | undefined;
 }
