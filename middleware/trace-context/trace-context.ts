@@ -211,8 +211,9 @@ type Emit = (this: EventEmitter, event: string | symbol, ...args: unknown[]) => 
 function emitIn(ctx: Context, emitter: EventEmitter): void {
   const emit = (emitter as { emit: Emit }).emit;
   emitter.emit = function emitInRequestContext(this: EventEmitter, event: string | symbol, ...args: unknown[]): boolean {
-    // Most events already come in the request's context; entering one costs a new async context frame.
-    if (context.active() === ctx) return emit.call(this, event, ...args);
+    // Entering a context costs a new async context frame: skip it for events
+    // nobody listens to and for those already emitted in the request's context.
+    if (this.listenerCount(event) === 0 || context.active() === ctx) return emit.call(this, event, ...args);
     return context.with(ctx, () => emit.call(this, event, ...args));
   };
 }
