@@ -203,9 +203,9 @@ function bindAndContinue(ctx: Context, req: IncomingMessage, res: ServerResponse
 // async context, not the request's: on a keep-alive socket, that of the
 // request that opened it. Running the emitter's emit() in the request's
 // context puts every listener there, whenever it was added. It costs one
-// property and one closure; the API's context.bind(ctx, emitter) wraps six
-// methods and keeps a listener map (about 2 KB a request, which showed as a
-// few µs a request in the benchmark and a larger young generation).
+// property and one closure; the API's context.bind(ctx, emitter) on both
+// wraps six methods each and keeps listener maps, and measured about 10 µs a
+// request more (bench/findings.md).
 type Emit = (this: EventEmitter, event: string | symbol, ...args: unknown[]) => boolean;
 
 function emitIn(ctx: Context, emitter: EventEmitter): void {
