@@ -185,30 +185,31 @@ const pendingScrapes = new Set<Promise<void>>();
 function scrape(): Promise<void> {
   scrapes.attempted++;
   const at = Date.now();
-  const failed = (reason: string) => {
-    scrapes.failed++;
-    scrapes.failures.push(`at ${(since(at) / 1000).toFixed(1)} s: ${reason}`);
-  };
   return new Promise<void>((settle) => {
+    // Settles once: a broken response can report on both the response and the request.
+    let settled = false;
+    const done = (failure?: string) => {
+      if (settled) return;
+      settled = true;
+      if (failure !== undefined) {
+        scrapes.failed++;
+        scrapes.failures.push(`at ${(since(at) / 1000).toFixed(1)} s: ${failure}`);
+      }
+      settle();
+    };
     const req = get(`${baseUrl}/metrics`, { agent: false, timeout: 2000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => {
-        if (res.statusCode !== 200) failed(`status ${String(res.statusCode)}: ${body.slice(0, 200)}`);
-        else if (!body.includes('throughline_shutdown_phase')) failed(`no throughline_shutdown_phase series in: ${body.slice(0, 200)}`);
-        settle();
+        if (res.statusCode !== 200) done(`status ${String(res.statusCode)}: ${body.slice(0, 200)}`);
+        else if (!body.includes('throughline_shutdown_phase')) done(`no throughline_shutdown_phase series in: ${body.slice(0, 200)}`);
+        else done();
       });
-      res.on('error', (error) => {
-        failed(error.message);
-        settle();
-      });
+      res.on('error', (error) => done(error.message));
     });
     req.on('timeout', () => req.destroy(new Error('scrape timed out after 2 s')));
-    req.on('error', (error) => {
-      failed(error.message);
-      settle();
-    });
+    req.on('error', (error) => done(error.message));
   });
 }
 const scraper = setInterval(() => {

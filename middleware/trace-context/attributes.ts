@@ -37,10 +37,9 @@ function hostAndPort(host: string | undefined, scheme: string): [string, number]
   return lastHost.parsed;
 }
 
-export function requestAttributes(req: IncomingMessage, method: string): Attributes {
+export function requestAttributes(req: IncomingMessage, method: string, scheme: 'http' | 'https'): Attributes {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const scheme = schemeOf(req);
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: method,
     [ATTR_URL_PATH]: q === -1 ? url : url.slice(0, q),

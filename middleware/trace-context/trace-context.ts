@@ -105,7 +105,12 @@ export function traceContext(options?: TraceContextOptions) {
     if (requestId !== undefined && opts.requestIdHeader !== false) res.setHeader(opts.requestIdHeader, requestId);
     const state = createRequestState(requestId);
 
-    if (safe(() => opts.ignore(req), false, 'ignore')) {
+    const tracing = tracingEnabled();
+    const instruments = httpServerInstruments();
+    // An ignored request, and every request when nothing records (the API
+    // alone), needs only its context: the incoming span, or minted ids so logs
+    // and outbound calls still correlate.
+    if ((!tracing && !instruments.recording) || safe(() => opts.ignore(req), false, 'ignore')) {
       const withSpan = trace.getSpanContext(parent) ? parent : trace.setSpan(parent, mintSpan());
       bindAndContinue(setRequestState(withSpan, state), req, res, next);
       return;
@@ -113,26 +118,23 @@ export function traceContext(options?: TraceContextOptions) {
 
     const method = knownMethod(req.method);
     const startedAt = performance.now();
-    const tracing = tracingEnabled();
-    const instruments = httpServerInstruments();
+    const scheme = schemeOf(req);
     let attributes: Attributes | undefined;
     if (tracing) {
-      attributes = requestAttributes(req, method);
+      attributes = requestAttributes(req, method, scheme);
       if (opts.spanAttributes) Object.assign(attributes, safe(() => opts.spanAttributes!(req), {}, 'spanAttributes'));
     }
     const spanOptions: SpanOptions = { kind: SpanKind.SERVER };
     if (attributes) spanOptions.attributes = attributes;
     if (links) spanOptions.links = links;
     const span = ensureValidSpan(tracer.startSpan(method === '_OTHER' ? 'HTTP' : method, spanOptions, parent));
-    // The route template feeds the span name and the duration metric; with neither recorded, skip it.
-    const route = tracing || instruments.recording ? trackRoute() : undefined;
-    const scheme = schemeOf(req);
+    const route = trackRoute();
     const active = instruments.recording ? instruments.active(method, scheme) : undefined;
     if (active) active.count++;
 
     let recorded: Set<unknown> | undefined;
-    const hooks: LayerHooks = {
-      enter: route?.enter,
+    marked[LAYER_HOOKS] = {
+      enter: route.enter,
       error: tracing
         ? (error) => {
             recorded ??= new Set();
@@ -143,11 +145,7 @@ export function traceContext(options?: TraceContextOptions) {
           }
         : undefined,
     };
-    if (route !== undefined || tracing) {
-      marked[LAYER_HOOKS] = hooks;
-      // Only requests with hooks need the router's layers patched; an app that records nothing never pays for the wrapper.
-      patchExpressLayers((req as { app?: unknown }).app);
-    }
+    patchExpressLayers((req as { app?: unknown }).app);
 
     let ended = false;
     const end = (aborted: boolean) => {
@@ -158,7 +156,7 @@ export function traceContext(options?: TraceContextOptions) {
       // Assigned, not deleted: a delete would turn the request object into a slow dictionary-mode object.
       marked[LAYER_HOOKS] = undefined;
       const status = res.statusCode;
-      const template = route === undefined ? undefined : (route.route() ?? routeFromRequest(req));
+      const template = route.route() ?? routeFromRequest(req);
       const errorType = aborted ? ERROR_TYPE_ABORTED : status >= 500 ? String(status) : undefined;
       if (template !== undefined) {
         span.setAttribute(ATTR_HTTP_ROUTE, template);
@@ -181,12 +179,9 @@ export function traceContext(options?: TraceContextOptions) {
     };
     const onFinish = () => end(false);
     const onClose = () => end(!res.writableFinished);
-    // Registered before binding: these two need no context, and stay unwrapped.
-    // With nothing recording (the API alone) the end has nothing to record.
-    if (tracing || active !== undefined) {
-      res.once('finish', onFinish);
-      res.once('close', onClose);
-    }
+    // Registered before binding: these two need no context.
+    res.once('finish', onFinish);
+    res.once('close', onClose);
 
     bindAndContinue(setRequestState(trace.setSpan(parent, span), state), req, res, next);
   };

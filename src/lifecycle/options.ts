@@ -109,12 +109,8 @@ export function resolveShutdownOptions(input: unknown): ResolvedShutdownOptions 
   if (!Array.isArray(beforeExit)) throw invalidOption('beforeExit', 'an array of functions', beforeExit);
   beforeExit.forEach((hook, i) => expectFunction(`beforeExit[${i}]`, hook));
   const telemetry = merged.telemetry;
-  if (
-    telemetry !== undefined &&
-    (telemetry === null ||
-      typeof (telemetry as ShutdownTelemetry).shutdown !== 'function' ||
-      !['function', 'undefined'].includes(typeof (telemetry as ShutdownTelemetry).forceFlush))
-  ) {
+  const t = telemetry as Partial<ShutdownTelemetry> | null | undefined;
+  if (t !== undefined && (t === null || typeof t.shutdown !== 'function' || (t.forceFlush !== undefined && typeof t.forceFlush !== 'function'))) {
     throw invalidOption('telemetry', 'an object with shutdown() and, optionally, forceFlush()', telemetry);
   }
   const logger = merged.logger ?? diagLogger;
