@@ -1,14 +1,12 @@
 import {
   context,
   diag,
-  DiagLogLevel,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
   type Context,
-  type DiagLogger,
   type Span,
 } from '@opentelemetry/api';
 import assert from 'node:assert/strict';
@@ -34,7 +32,7 @@ import {
 } from '../src/index.js';
 import type { JobEvent } from '../src/internal/channels.js';
 import { tsWorker, withoutCoverage } from './helpers/subprocess.js';
-import { activeIsRoot, installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
+import { activeIsRoot, captureDiag, installTracing, resetPropagation, type TestTracing } from './helpers/otel.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_ID = 'b7ad6b7169203331';
@@ -51,19 +49,6 @@ function inSpan<T>(name: string, fn: (span: Span, ctx: Context) => T): T {
   } finally {
     span.end();
   }
-}
-
-function captureDiag(): { errors: string[]; warnings: string[] } {
-  const seen = { errors: [] as string[], warnings: [] as string[] };
-  const logger: DiagLogger = {
-    error: (m) => seen.errors.push(m),
-    warn: (m) => seen.warnings.push(m),
-    info: () => {},
-    debug: () => {},
-    verbose: () => {},
-  };
-  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
-  return seen;
 }
 
 /** Collects 'unhandledRejection' events while a test runs. */

@@ -3,7 +3,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import express from 'express';
-import { trace } from '@opentelemetry/api';
+import { diag, trace } from '@opentelemetry/api';
 import { BatchSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
@@ -17,7 +17,7 @@ import {
 import { trackJob, runningJobCount } from '../src/detached/registry.js';
 import type { PhaseEvent, ServerEvent } from '../src/internal/channels.js';
 import { ensureContextManager } from '../src/context/context-manager.js';
-import { installTracing } from './helpers/otel.js';
+import { captureDiag, installTracing } from './helpers/otel.js';
 import { SERVER_FLAVOURS, get } from './helpers/servers.js';
 import { deferred, phaseReached } from './helpers/events.js';
 
@@ -253,9 +253,12 @@ describe('gracefulShutdown()', () => {
           }, 50);
         }
       });
+      const seen = captureDiag();
       const report = await shutdown.terminate();
+      diag.disable();
       const replies = await Promise.all(requests);
       agent.destroy();
+      assert.deepEqual(seen.warnings, [], 'nothing touches the shutdown span after it ended');
       assert.deepEqual(replies.map((r) => r.status), Array(20).fill(200));
       assert.equal(report.flush, 'ok');
       assert.equal(report.jobsCompleted, 1);

@@ -71,7 +71,8 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     const previousDurationMs = now - phaseStartedAt;
     current = phase;
     phaseStartedAt = now;
-    span?.addEvent(`shutdown.${phase}`, { 'throughline.shutdown.previous_duration_ms': Math.round(previousDurationMs) });
+    // The span ends before flushing so the flush exports it: `stopped` is in logs, metrics and the report only.
+    if (span?.isRecording()) span.addEvent(`shutdown.${phase}`, { 'throughline.shutdown.previous_duration_ms': Math.round(previousDurationMs) });
     logger.info({ phase, previous, previousDurationMs: Math.round(previousDurationMs) }, `throughline: shutdown phase ${phase}`);
     publish<PhaseEvent>(phaseChannel, { phase, previous, previousDurationMs });
     for (const listener of listeners) {

@@ -1,4 +1,4 @@
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, metrics, propagation, trace, type DiagLogger } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ensureContextManager } from '../../src/context/context-manager.js';
@@ -107,4 +107,18 @@ export function useTracing(scope: 'each' | 'all' = 'each'): TestTracing {
     reset: () => live().reset(),
     shutdown: () => live().shutdown(),
   };
+}
+
+/** Collects the OpenTelemetry diag logger's errors and warnings until `diag.disable()`. */
+export function captureDiag(): { errors: string[]; warnings: string[] } {
+  const seen = { errors: [] as string[], warnings: [] as string[] };
+  const logger: DiagLogger = {
+    error: (m) => seen.errors.push(m),
+    warn: (m) => seen.warnings.push(m),
+    info: () => {},
+    debug: () => {},
+    verbose: () => {},
+  };
+  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  return seen;
 }
