@@ -287,34 +287,36 @@ for (const variant of EXPRESS_VARIANTS) {
       assert.deepEqual(after.body, { status: 'draining', checks: {} });
     });
 
-    it('probes produce no span and no HTTP metric when traceContext() is mounted before healthRoutes()', async () => {
-      const tracing = installTracing();
-      const meters = installMetrics();
-      try {
-        const { url } = await serve({ checks: { db: () => true } }, (app) => {
-          app.use(traceContext());
-          app.get('/work', (_req, res) => res.json({ ok: true }));
-        });
-        for (const path of PROBES) assert.equal((await request(url).get(path)).status, 200, path);
-        assert.equal(tracing.spans().length, 0, 'no span for probes');
-        assert.equal((await request(url).get('/work')).status, 200);
-        const spans = tracing.spans();
-        assert.equal(spans.length, 1);
-        assert.equal(spans[0]!.attributes['http.route'], '/work');
-        const collected = await meters.collect();
-        const durations = collected.scopeMetrics
-          .flatMap((s) => s.metrics)
-          .filter((m) => m.descriptor.name === 'http.server.request.duration');
-        assert.equal(durations.length, 1);
-        const points = durations[0]!.dataPoints;
-        assert.equal(points.length, 1, 'one series: the /work route only');
-        assert.equal(points[0]!.attributes['http.route'], '/work');
-        assert.equal((points[0]!.value as { count: number }).count, 1);
-      } finally {
-        await tracing.shutdown();
-        await meters.shutdown();
-      }
-    });
+    for (const prefix of ['/health', '/k8s']) {
+      it(`probes under ${prefix} produce no span and no HTTP metric when traceContext() is mounted before healthRoutes()`, async () => {
+        const tracing = installTracing();
+        const meters = installMetrics();
+        try {
+          const { url } = await serve({ prefix, checks: { db: () => true } }, (app) => {
+            app.use(traceContext());
+            app.get('/work', (_req, res) => res.json({ ok: true }));
+          });
+          for (const path of ['live', 'ready', 'startup'].map((p) => `${prefix}/${p}`)) assert.equal((await request(url).get(path)).status, 200, path);
+          assert.equal(tracing.spans().length, 0, 'no span for probes');
+          assert.equal((await request(url).get('/work')).status, 200);
+          const spans = tracing.spans();
+          assert.equal(spans.length, 1);
+          assert.equal(spans[0]!.attributes['http.route'], '/work');
+          const collected = await meters.collect();
+          const durations = collected.scopeMetrics
+            .flatMap((s) => s.metrics)
+            .filter((m) => m.descriptor.name === 'http.server.request.duration');
+          assert.equal(durations.length, 1);
+          const points = durations[0]!.dataPoints;
+          assert.equal(points.length, 1, 'one series: the /work route only');
+          assert.equal(points[0]!.attributes['http.route'], '/work');
+          assert.equal((points[0]!.value as { count: number }).count, 1);
+        } finally {
+          await tracing.shutdown();
+          await meters.shutdown();
+        }
+      });
+    }
   });
 }
 

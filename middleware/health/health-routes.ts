@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createCheckRunner, type CheckResult } from '../../src/health/check-runner.js';
 import { watchShutdown } from '../../src/health/readiness.js';
+import { registerProbePaths } from '../../src/internal/probe-paths.js';
 import { resolveHealthRoutesOptions, type HealthRoutesOptions } from './options.js';
 
 /** The JSON body of every probe response. */
@@ -39,6 +40,7 @@ export function healthRoutes(options?: HealthRoutesOptions) {
     [`${opts.prefix}/ready`, 'ready'],
     [`${opts.prefix}/startup`, 'startup'],
   ]);
+  registerProbePaths(paths.keys());
 
   function hide(checks: Readonly<Record<string, CheckResult>>): Record<string, CheckResult> {
     const out: Record<string, CheckResult> = {};

@@ -7,13 +7,16 @@ import {
   invalidOption,
   rejectUnknownKeys,
 } from '../../src/internal/validate.js';
+import { isProbePath } from '../../src/internal/probe-paths.js';
 
 /** Options of {@link traceContext}. Every field is optional. */
 export interface TraceContextOptions {
   /**
    * Requests that get no span and no HTTP metrics (their context is still
    * bound, so logs keep the incoming trace id): exact paths, regular
-   * expressions tested against the path, or a predicate.
+   * expressions tested against the path, or a predicate. The default also
+   * skips the probes of every `healthRoutes()` under its `prefix` (as mounted
+   * at the app's root); a value you pass replaces all of it.
    * @default ['/health/live', '/health/ready', '/health/startup', '/metrics']
    */
   ignore?: readonly (string | RegExp)[] | ((req: IncomingMessage) => boolean);
@@ -54,7 +57,7 @@ function pathOf(req: IncomingMessage): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-function ignoreMatcher(value: unknown): (req: IncomingMessage) => boolean {
+function ignoreMatcher(value: unknown, probes: boolean): (req: IncomingMessage) => boolean {
   if (typeof value === 'function') return value as (req: IncomingMessage) => boolean;
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' || v instanceof RegExp)) {
     throw invalidOption('ignore', 'an array of paths (strings or RegExps) or a predicate function', value);
@@ -63,7 +66,7 @@ function ignoreMatcher(value: unknown): (req: IncomingMessage) => boolean {
   const patterns = value.filter((v): v is RegExp => v instanceof RegExp);
   return (req) => {
     const path = pathOf(req);
-    return exact.has(path) || patterns.some((re) => re.test(path));
+    return exact.has(path) || patterns.some((re) => re.test(path)) || (probes && isProbePath(path));
   };
 }
 
@@ -82,7 +85,7 @@ export function resolveTraceContextOptions(input: unknown): ResolvedTraceContext
   const requestIdHeader = header === false ? false : expectString('requestIdHeader', header).toLowerCase();
   const attrs = o['spanAttributes'];
   return {
-    ignore: ignoreMatcher(o['ignore']),
+    ignore: ignoreMatcher(o['ignore'], raw['ignore'] === undefined),
     trustIncoming,
     requestIdHeader,
     spanAttributes: attrs === undefined ? undefined : expectFunction('spanAttributes', attrs),
