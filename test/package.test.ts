@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as api from '../src/index.js';
@@ -14,6 +15,23 @@ describe('the throughline package', () => {
     const loaded = JSON.parse(stdout) as { names: string[]; traceContext: string };
     assert.equal(loaded.traceContext, 'function');
     assert.deepEqual(loaded.names, Object.keys(api).sort(), 'require() sees the same exports as import');
+  });
+
+  it('packs dist/ with types first in exports, no side effects, and source maps that carry their sources', async function () {
+    this.timeout(30_000);
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, unknown>; sideEffects: unknown; type: string };
+    assert.deepEqual(Object.keys(pkg.exports['.'] as object), ['types', 'default']);
+    assert.equal(pkg.sideEffects, false);
+    assert.equal(pkg.type, 'module');
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
+    const files = (JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
+    const outside = files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(f));
+    assert.deepEqual(outside, [], 'only dist/ and the package documents are published');
+    assert.ok(files.includes('dist/src/index.js') && files.includes('dist/src/index.d.ts') && files.includes('dist/src/index.js.map'));
+    assert.deepEqual(files.filter((f) => f.endsWith('.d.ts.map')), [], 'no declaration maps pointing at unpublished .ts files');
+    const map = JSON.parse(readFileSync(`${root}dist/middleware/trace-context/trace-context.js.map`, 'utf8')) as { sourcesContent?: string[] };
+    assert.match(map.sourcesContent?.[0] ?? '', /export function traceContext/);
   });
 
   it('runs on the pinned Node (>= 22.15) required by OpenTelemetry SDK 3.x', () => {
