@@ -9,6 +9,7 @@ import {
   TRACE_CONTEXT_DEFAULTS,
 } from '../src/index.js';
 
+import { CLOSING_MARGINS_MS } from '../src/lifecycle/graceful-shutdown.js';
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
 
 /** The default cell of `option`'s row in the first options table after `heading`. */
@@ -61,5 +62,15 @@ describe('documented defaults', () => {
     const { drainDelayMs, closeTimeoutMs, jobsTimeoutMs, hookTimeoutMs, flushTimeoutMs } = GRACEFUL_SHUTDOWN_DEFAULTS;
     assert.equal(drainDelayMs + closeTimeoutMs + jobsTimeoutMs + hookTimeoutMs + flushTimeoutMs, 28_000);
     assert.match(readme, /The defaults add up to 28 s/);
+  });
+
+  it('of gracefulShutdown() fit the grace period docs/kubernetes.md sets, margins of closing included', () => {
+    const { drainDelayMs, closeTimeoutMs, jobsTimeoutMs, hookTimeoutMs, flushTimeoutMs } = GRACEFUL_SHUTDOWN_DEFAULTS;
+    const worstCaseS = (drainDelayMs + closeTimeoutMs + jobsTimeoutMs + hookTimeoutMs + flushTimeoutMs + CLOSING_MARGINS_MS) / 1000;
+    const guide = read('docs/kubernetes.md');
+    assert.equal(worstCaseS, 31);
+    assert.match(guide, new RegExp(`${worstCaseS} s in the worst case`));
+    const grace = Number(/terminationGracePeriodSeconds: (\d+)/.exec(guide)?.[1]);
+    assert.ok(grace > worstCaseS, `terminationGracePeriodSeconds ${grace} must exceed the ${worstCaseS} s worst case`);
   });
 });

@@ -32,6 +32,15 @@ export interface GracefulShutdown {
 
 /** At most this long, a connection opened before closing gets to send its first request. */
 const FIRST_REQUEST_GRACE_MS = 1_000;
+/** How long past `closeTimeoutMs` http-terminator may take before closing stops waiting for it. */
+const TERMINATE_MARGIN_MS = 1_000;
+/** How long closing waits for the 'close' events of the sockets http-terminator destroyed. */
+const SOCKETS_SETTLE_MS = 1_000;
+/**
+ * What `closing` may add to `closeTimeoutMs` at most: the worst case of a
+ * shutdown is the sum of the phase timeouts plus this (docs/kubernetes.md).
+ */
+export const CLOSING_MARGINS_MS = FIRST_REQUEST_GRACE_MS + TERMINATE_MARGIN_MS + SOCKETS_SETTLE_MS;
 
 /**
  * Takes charge of an HTTP(S) server's shutdown: on SIGTERM/SIGINT (or
@@ -114,7 +123,7 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     // http-terminator: `Connection: close` on in-flight responses, idle
     // keep-alive sockets destroyed now, busy ones at closeTimeoutMs.
     // Bound it ourselves too: a socket it never saw would keep it waiting.
-    const closed = await withDeadline(opts.closeTimeoutMs + 1_000, () => terminator.terminate());
+    const closed = await withDeadline(opts.closeTimeoutMs + TERMINATE_MARGIN_MS, () => terminator.terminate());
     if (closed.status === 'failed' && (closed.error as { code?: unknown } | null)?.code !== 'ERR_SERVER_NOT_RUNNING') {
       logger.warn({ err: closed.error }, 'throughline: closing the server failed');
     }
@@ -123,7 +132,7 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
       logger.warn({ err: stopError }, 'throughline: server.close() failed');
     }
     // http-terminator resolves before the 'close' events of the sockets it destroyed.
-    await connections.settled(1_000);
+    await connections.settled(SOCKETS_SETTLE_MS);
     const socketsDestroyed = connections.destroyedBusy();
     if (socketsDestroyed > 0 || closed.status === 'timeout') timedOut.push('closing');
 
