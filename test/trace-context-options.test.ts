@@ -333,6 +333,29 @@ for (const { name, express } of EXPRESS_VARIANTS) {
         assert.equal(w3c.body.out.traceparent, `00-${TRACE_ID}-${back!.spanContext().spanId}-01`);
         assert.equal(w3c.body.out[CUSTOM_HEADER], undefined);
       });
+
+      it('that throws on extract: the request is served on a new trace and the failure is logged', async () => {
+        const app = express();
+        app.use(traceContext());
+        app.get('/p', (_req, res) => void res.json(snapshot(getTraceContext())));
+        const broken = customPropagator();
+        broken.extract = () => {
+          throw new Error('broken propagator');
+        };
+        propagation.setGlobalPropagator(broken);
+        const seen = captureDiag();
+        try {
+          const res = await request(app).get('/p').set('traceparent', TRACEPARENT).expect(200);
+          const [span] = tracing.spans();
+          assert.equal(tracing.spans().length, 1);
+          assert.equal(span!.parentSpanContext, undefined);
+          assert.notEqual(span!.spanContext().traceId, TRACE_ID);
+          assert.equal(res.body.traceId, span!.spanContext().traceId);
+          assert.deepEqual(seen.warnings, ['throughline: could not extract a context from the request headers; starting a new trace']);
+        } finally {
+          diag.disable();
+        }
+      });
     });
 
     for (const flavour of SERVER_FLAVOURS) {

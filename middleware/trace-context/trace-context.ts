@@ -27,7 +27,7 @@ import { knownMethod } from '../../src/internal/http-method.js';
 import { randomSpanId, randomTraceId } from '../../src/internal/random-ids.js';
 import { tracingEnabled } from '../../src/internal/recording.js';
 import { TRACER_NAME, TRACER_VERSION } from '../../src/internal/tracer.js';
-import { activePropagator } from '../../src/propagation/propagator.js';
+import { extractOrRoot } from '../../src/propagation/propagator.js';
 import { httpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
 import { requestAttributes, schemeOf } from './attributes.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
@@ -92,7 +92,7 @@ export function traceContext(options?: TraceContextOptions) {
 
     let parent: Context;
     let links: Link[] | undefined;
-    const extracted = activePropagator().extract(ROOT_CONTEXT, req.headers, headerGetter);
+    const extracted = extractOrRoot(req.headers, headerGetter, 'the request headers');
     if (safe(() => opts.trustIncoming(req), true, 'trustIncoming')) {
       parent = extracted;
     } else {

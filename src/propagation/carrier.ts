@@ -1,6 +1,5 @@
 import {
   context,
-  diag,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -14,7 +13,7 @@ import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from '../context/context-manager.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import { expectBoolean, expectFunction, expectOptionsObject, expectString, rejectUnknownKeys } from '../internal/validate.js';
-import { activePropagator } from './propagator.js';
+import { activePropagator, extractOrRoot } from './propagator.js';
 
 // Messaging semantic conventions (still "incubating", so the names are copied
 // here as the OpenTelemetry JS docs advise rather than importing the unstable entry).
@@ -136,12 +135,7 @@ export function injectContext<C extends Record<string, unknown> = Carrier>(
  */
 export function extractContext(carrier: unknown): Context {
   if (carrier === null || typeof carrier !== 'object') return ROOT_CONTEXT;
-  try {
-    return activePropagator().extract(ROOT_CONTEXT, carrier, carrierGetter);
-  } catch (error) {
-    diag.warn('throughline: could not extract a context from a carrier; starting a new trace', error);
-    return ROOT_CONTEXT;
-  }
+  return extractOrRoot(carrier, carrierGetter, 'a carrier');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { propagation, type TextMapPropagator } from '@opentelemetry/api';
+import { diag, propagation, ROOT_CONTEXT, type Context, type TextMapGetter, type TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
 import { createW3CTraceContextPropagator } from './w3c-trace-context.js';
 
@@ -23,4 +23,19 @@ let fallback: TextMapPropagator | undefined;
 export function activePropagator(): TextMapPropagator {
   if (propagation.fields().length > 0) return propagation;
   return (fallback ??= createDefaultPropagator());
+}
+
+/**
+ * The context `carrier` describes, on top of the empty context. A propagator
+ * that throws (a third-party one registered globally) must not fail the
+ * request or the message: the empty context is returned, so a new trace starts,
+ * and the failure is logged.
+ */
+export function extractOrRoot<C>(carrier: C, getter: TextMapGetter<C>, what: string): Context {
+  try {
+    return activePropagator().extract(ROOT_CONTEXT, carrier, getter);
+  } catch (error) {
+    diag.warn(`throughline: could not extract a context from ${what}; starting a new trace`, error);
+    return ROOT_CONTEXT;
+  }
 }
