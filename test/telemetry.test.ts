@@ -28,9 +28,12 @@ import { phaseReached } from './helpers/events.js';
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { parseExposition, scrapeHandler, select, value, type Sample } from './helpers/exposition.js';
 import { listen } from './helpers/server.js';
+import { get as getVia, SERVER_FLAVOURS } from './helpers/servers.js';
 import { withoutCoverage } from './helpers/subprocess.js';
 
 const DURATION = 'http_server_request_duration';
+/** Runtime metrics that are exposed from the first scrape when runtimeMetrics is on. */
+const RUNTIME_METRICS = ['nodejs_eventloop_utilization', 'v8js_memory_heap_used', 'nodejs_eventloop_time_total'];
 
 /** Starts from a process with nothing registered, as an application does. */
 function clearGlobals(): void {
@@ -93,7 +96,7 @@ describe('setupTelemetry()', () => {
     assert.match(String(telemetry.resource.attributes['service.instance.id']), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const samples = await scrapeHandler(telemetry.metricsHandler);
     const names = new Set(samples.map((s) => s.name));
-    for (const name of ['nodejs_eventloop_utilization', 'v8js_memory_heap_used', 'nodejs_eventloop_time_total']) {
+    for (const name of RUNTIME_METRICS) {
       assert.ok(names.has(name), `runtime metric ${name} is exposed`);
     }
   });
@@ -206,6 +209,29 @@ describe('setupTelemetry()', () => {
       await telemetry.shutdown();
     } finally {
       await busy.close();
+    }
+  });
+
+  it('exposes no runtime metric with runtimeMetrics: false, and still the HTTP metrics of a request', async () => {
+    telemetry = setupTelemetry({ serviceName: 'no-runtime', runtimeMetrics: false });
+    const app = EXPRESS_VARIANTS[0].express();
+    app.use(traceContext());
+    app.get('/metrics', telemetry.metricsHandler);
+    app.get('/x', (_req, res) => void res.end());
+    const s = await listen(app);
+    try {
+      assert.equal((await fetch(`${s.url}/x`)).status, 200);
+      const samples = await scrape(s.url);
+      const names = new Set(samples.map((x) => x.name));
+      for (const name of RUNTIME_METRICS) assert.ok(!names.has(name), `runtime metric ${name} is not exposed`);
+      assert.deepEqual(
+        [...names].filter((name) => /^(nodejs|v8js)_/.test(name)),
+        [],
+        'no runtime metric at all',
+      );
+      assert.equal(value(samples, `${DURATION}_count`, { http_route: '/x', http_response_status_code: '200' }), 1);
+    } finally {
+      await s.close();
     }
   });
 });
@@ -352,6 +378,72 @@ for (const { name, express } of EXPRESS_VARIANTS) {
       // and one http.server.active_requests series (GET, http).
       assert.equal(samples.length - before, 2 + HTTP_DURATION_BUCKETS_SECONDS.length + 1 + 1);
     });
+
+    it('records a request the client aborted once, with error.type "aborted", the route and no status code', async () => {
+      let entered!: () => void;
+      const inHandler = new Promise<void>((r) => (entered = r));
+      let closed!: () => void;
+      const serverClosed = new Promise<void>((r) => (closed = r));
+      app.get('/hang/:id', (_req, res) => {
+        // traceContext() listens for 'close' before the route does, so it has
+        // recorded when this runs; setImmediate lets what it scheduled settle.
+        res.once('close', () => setImmediate(closed));
+        entered();
+      });
+      const { port } = srv.server.address() as AddressInfo;
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/hang/1' });
+      req.on('error', () => {}); // the client's own "socket hang up"
+      req.end();
+      await inHandler;
+      req.destroy();
+      await serverClosed;
+      const samples = await scrape(srv.url);
+      const counts = select(samples, `${DURATION}_count`);
+      assert.equal(counts.length, 1, JSON.stringify(counts));
+      assert.equal(counts[0]!.value, 1);
+      // Every label but the exporter's instrumentation scope, so a status code would show.
+      const labels = Object.fromEntries(Object.entries(counts[0]!.labels).filter(([k]) => !k.startsWith('otel_scope_')));
+      assert.deepEqual(labels, { http_request_method: 'GET', url_scheme: 'http', http_route: '/hang/:id', error_type: 'aborted' });
+      assert.equal(value(samples, 'http_server_active_requests', { http_request_method: 'GET', url_scheme: 'http' }), 0);
+    });
+
+    for (const flavour of SERVER_FLAVOURS) {
+      it(`labels a request served over ${flavour.name} url_scheme="${flavour.name}", in flight and recorded`, async () => {
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let entered!: () => void;
+        const inHandler = new Promise<void>((r) => (entered = r));
+        let closed!: () => void;
+        const serverClosed = new Promise<void>((r) => (closed = r));
+        app.get('/held/:id', (_req, res) => {
+          res.once('close', () => setImmediate(closed));
+          entered();
+          void released.then(() => res.send('done'));
+        });
+        const served = await flavour.listen(app);
+        const agent = flavour.agent(1);
+        try {
+          const reply = getVia(`${served.url}/held/1`, agent);
+          await inHandler;
+          // Scraped over plain http on srv: /metrics is ignored, so it adds nothing.
+          const during = await scrape(srv.url);
+          assert.equal(value(during, 'http_server_active_requests', { http_request_method: 'GET', url_scheme: flavour.name }), 1);
+          release();
+          assert.equal((await reply).status, 200);
+          await serverClosed;
+          const after = await scrape(srv.url);
+          assert.equal(value(after, 'http_server_active_requests', { http_request_method: 'GET', url_scheme: flavour.name }), 0);
+          const counts = select(after, `${DURATION}_count`);
+          assert.equal(counts.length, 1, JSON.stringify(counts));
+          const recorded = { url_scheme: flavour.name, http_route: '/held/:id', http_response_status_code: '200' };
+          assert.equal(value(after, `${DURATION}_count`, recorded), 1);
+        } finally {
+          agent.destroy();
+          served.server.closeAllConnections();
+          await new Promise<void>((resolve) => served.server.close(() => resolve()));
+        }
+      });
+    }
   });
 }
 
