@@ -208,22 +208,29 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     return running;
   }
 
+  // An injected exit() returns: a forced exit must stay the last word.
+  let exited = false;
+  const exitOnce = (code: number) => {
+    if (exited) return;
+    exited = true;
+    opts.exit(code);
+  };
   const removeSignals = onSignals(opts.signals, (signal) => {
     if (running) {
       if (!opts.forceExitOnSecondSignal) return;
       logger.warn({ signal, phase: current }, 'throughline: second signal, forcing exit');
-      opts.exit(1);
+      exitOnce(1);
       return;
     }
     startedBySignal = true;
     logger.info({ signal }, 'throughline: signal received, shutting down');
     terminate(signal).then(
       (report) => {
-        if (startedBySignal) opts.exit(report.exitCode);
+        if (startedBySignal) exitOnce(report.exitCode);
       },
       (error: unknown) => {
         logger.error({ err: error }, 'throughline: shutdown failed');
-        opts.exit(1);
+        exitOnce(1);
       },
     );
   });
