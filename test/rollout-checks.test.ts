@@ -76,6 +76,135 @@ describe('rollout checks', () => {
     ]);
   });
 
+  // Every branch of verdict(), each fed CLEAN with the least change that trips
+  // it (or, for the boundaries, that must not): the exact sentences, in order.
+  const VERDICT_CASES: readonly { title: string; change: Partial<RolloutResult>; problems: string[] }[] = [
+    {
+      title: 'no request succeeded',
+      change: { requests: { ...CLEAN.requests, succeeded: 0, cutAtEnd: 10 } },
+      problems: ['no request succeeded: the load never reached the service'],
+    },
+    {
+      title: 'requests failed',
+      change: { requests: { ...CLEAN.requests, succeeded: 8, failed: 2 } },
+      problems: ['2 requests failed'],
+    },
+    {
+      title: 'every request failed: both sentences',
+      change: { requests: { ...CLEAN.requests, succeeded: 0, failed: 10 } },
+      problems: ['no request succeeded: the load never reached the service', '10 requests failed'],
+    },
+    {
+      title: 'spans of successful requests lost',
+      change: { spans: { ...CLEAN.spans, exported: 17, received: 17, lost: 3 } },
+      problems: ['3 spans of successful requests never reached the receiver'],
+    },
+    {
+      title: 'a span whose parent was never exported',
+      change: { spans: { ...CLEAN.spans, missingParent: 1 } },
+      problems: ['1 spans have a parent that was never exported'],
+    },
+    {
+      title: 'spans on a trace id no client sent',
+      change: { spans: { ...CLEAN.spans, received: 22, foreignTraceId: 2 } },
+      problems: ['2 spans are on a trace id no client sent'],
+    },
+    {
+      title: 'a detached job abandoned (the counts add up)',
+      change: { jobs: { started: 10, completed: 9, failed: 0, abandoned: 1 } },
+      problems: ['1 detached jobs were abandoned'],
+    },
+    {
+      title: 'detached jobs that failed but add up are not a problem',
+      change: { jobs: { started: 10, completed: 8, failed: 2, abandoned: 0 } },
+      problems: [],
+    },
+    {
+      title: 'a started job that never settled',
+      change: { jobs: { ...CLEAN.jobs, started: 11 } },
+      problems: ['detached jobs do not add up: {"started":11,"completed":10,"failed":0,"abandoned":0}'],
+    },
+    {
+      title: 'more jobs settled than started',
+      change: { jobs: { ...CLEAN.jobs, completed: 11 } },
+      problems: ['detached jobs do not add up: {"started":10,"completed":11,"failed":0,"abandoned":0}'],
+    },
+    {
+      title: 'an abandoned job that also breaks the count: both sentences',
+      change: { jobs: { ...CLEAN.jobs, abandoned: 1 } },
+      problems: ['1 detached jobs were abandoned', 'detached jobs do not add up: {"started":10,"completed":10,"failed":0,"abandoned":1}'],
+    },
+    {
+      title: '/metrics never scraped',
+      change: { scrapes: { attempted: 0, failed: 0, failures: [] } },
+      problems: ['/metrics was never scraped'],
+    },
+    {
+      title: 'one scrape is enough',
+      change: { scrapes: { attempted: 1, failed: 0, failures: [] } },
+      problems: [],
+    },
+    {
+      title: 'scrapes failed, with why and when',
+      change: { scrapes: { attempted: 3, failed: 2, failures: ['at 1.0 s: socket hang up', 'at 2.0 s: status 503: '] } },
+      problems: ['2 /metrics scrapes failed: at 1.0 s: socket hang up; at 2.0 s: status 503: '],
+    },
+    {
+      title: 'a replaced worker exited 1',
+      change: { restarts: [{ ...CLEAN.restarts[0]!, exitCode: 1 }] },
+      problems: ['worker 1 exited with code 1'],
+    },
+    {
+      title: 'a worker killed by a signal (exit code null)',
+      change: { restarts: [{ ...CLEAN.restarts[0]!, exitCode: null }] },
+      problems: ['worker 1 exited with code null'],
+    },
+    {
+      title: 'one sentence per worker that did not exit 0, in order, the ones that did left out',
+      change: {
+        restarts: [
+          { worker: 'worker 1', replacedInMs: 100, shutdownMs: 200, exitCode: 0 },
+          { worker: 'worker 2', replacedInMs: 100, shutdownMs: 200, exitCode: 1 },
+          { worker: 'worker 3 (final stop)', shutdownMs: 300, exitCode: null },
+        ],
+      },
+      problems: ['worker 2 exited with code 1', 'worker 3 (final stop) exited with code null'],
+    },
+    {
+      title: 'everything at once: every sentence, in the order verdict() checks',
+      change: {
+        requests: { sent: 10, succeeded: 0, failed: 10, cutAtEnd: 0 },
+        spans: { expected: 20, exported: 16, lost: 4, received: 19, missingParent: 1, foreignTraceId: 3 },
+        jobs: { started: 10, completed: 8, failed: 0, abandoned: 1 },
+        scrapes: { attempted: 0, failed: 1, failures: ['at 0.5 s: ECONNREFUSED'] },
+        restarts: [{ worker: 'worker 1', replacedInMs: 100, shutdownMs: 200, exitCode: 1 }],
+      },
+      problems: [
+        'no request succeeded: the load never reached the service',
+        '10 requests failed',
+        '4 spans of successful requests never reached the receiver',
+        '1 spans have a parent that was never exported',
+        '3 spans are on a trace id no client sent',
+        '1 detached jobs were abandoned',
+        'detached jobs do not add up: {"started":10,"completed":8,"failed":0,"abandoned":1}',
+        '/metrics was never scraped',
+        '1 /metrics scrapes failed: at 0.5 s: ECONNREFUSED',
+        'worker 1 exited with code 1',
+      ],
+    },
+  ];
+
+  describe('verdict() names each way a run can fail', () => {
+    it('a clean run: no problem', () => {
+      assert.deepEqual(verdict(CLEAN), []);
+    });
+    for (const { title, change, problems } of VERDICT_CASES) {
+      it(title, () => {
+        assert.deepEqual(verdict({ ...CLEAN, ...change }), problems);
+      });
+    }
+  });
+
   it('reports replaced workers apart from the ones stopped at the end', () => {
     const result: RolloutResult = {
       ...CLEAN,
