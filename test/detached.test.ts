@@ -561,7 +561,17 @@ describe('docs/context-pitfalls.md', () => {
   });
 
   const dir = new URL('../examples/pitfalls/', import.meta.url);
-  for (const file of ['shared-pool.ts', 'shared-emitter.ts', 'fire-and-forget.ts', 'worker-thread.ts', 'child-process.ts']) {
+  for (const file of [
+    'incoming-trace.ts',
+    'async-hops.ts',
+    'body-parser.ts',
+    'shared-pool.ts',
+    'shared-emitter.ts',
+    'fire-and-forget.ts',
+    'message-queue.ts',
+    'worker-thread.ts',
+    'child-process.ts',
+  ]) {
     it(`examples/pitfalls/${file} runs and shows the fix working`, async function () {
       this.timeout(20_000);
       const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, dir))], { env: withoutCoverage(process.env), stdio: ['ignore', 'pipe', 'pipe'] });

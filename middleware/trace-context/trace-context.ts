@@ -195,8 +195,8 @@ function bindAndContinue(ctx: Context, req: IncomingMessage, res: ServerResponse
 
 // Node emits req's 'data'/'end'/'close' (body parsers resume the chain from
 // them) and res's 'finish'/'close' from socket callbacks, in the socket's
-// async context, not the request's: on a keep-alive socket, that of the
-// request that opened it. Running the emitter's emit() in the request's
+// async context, not the request's (no trace at all, or an earlier request's
+// when the socket was created inside one). Running the emitter's emit() in the request's
 // context puts every listener there, whenever it was added. It costs one
 // property and one closure; the API's context.bind(ctx, emitter) on both
 // wraps six methods each and keeps listener maps, and measured about 10 µs a
