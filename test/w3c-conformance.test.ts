@@ -4,8 +4,8 @@
 // specification's own conformance harness.
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import express from 'express';
 import { outgoingHeaders, traceContext } from '../src/index.js';
+import { EXPRESS_VARIANTS, type ExpressFactory } from './helpers/express.js';
 import { useTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
 
@@ -18,7 +18,7 @@ interface Outcome {
   tracestate?: string;
 }
 
-function appUnderTest() {
+function appUnderTest(express: ExpressFactory) {
   const app = express();
   app.use(traceContext());
   app.get('/', (_req, res) => {
@@ -29,8 +29,8 @@ function appUnderTest() {
 
 // Repeated header fields matter here (two traceparents, split tracestates), so
 // send raw header lines over a real socket rather than through supertest.
-async function send(headers: [string, string][]): Promise<Outcome> {
-  const server = await listen(appUnderTest());
+async function send(express: ExpressFactory, headers: [string, string][]): Promise<Outcome> {
+  const server = await listen(appUnderTest(express));
   try {
     return await new Promise<Outcome>((resolve, reject) => {
       const req = httpRequest(`${server.url}/`, { headers: [['host', '127.0.0.1'], ...headers].flat() }, (res) => {
@@ -93,111 +93,113 @@ const TRACEPARENT_CASES: [string, string, typeof restart | typeof keep][] = [
   ['hostile: non-ASCII', `00-${T.slice(0, 31)}\u00e9-${P}-01`, restart],
 ];
 
-describe('W3C Trace Context conformance (end to end through traceContext())', () => {
-  const tracing = useTracing();
+for (const { name, express } of EXPRESS_VARIANTS) {
+  describe(`W3C Trace Context conformance (end to end through traceContext(), ${name})`, () => {
+    const tracing = useTracing();
 
-  describe('traceparent', () => {
-    for (const [description, value, expected] of TRACEPARENT_CASES) {
-      it(`${expected === keep ? 'continues' : 'restarts'} the trace: ${description}`, async () => {
-        const out = await send([['traceparent', value]]);
-        const [server] = tracing.spans();
-        assert.match(out.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-3]$/);
-        if (expected === keep) {
-          assert.equal(traceIdOf(out.traceparent), T);
-          assert.notEqual(out.traceparent.split('-')[2], P, 'parent-id is updated to our span');
-          if (out.traceparent.endsWith('-01')) assert.equal(server?.parentSpanContext?.spanId, P);
-          // A caller that did not sample: the parent-based sampler records nothing.
-          else assert.equal(server, undefined);
-        } else {
-          assert.ok(server, 'a new trace is started and recorded');
-          assert.notEqual(traceIdOf(out.traceparent), T);
-          assert.equal(server.parentSpanContext, undefined, 'a restarted trace has no parent');
-        }
+    describe('traceparent', () => {
+      for (const [description, value, expected] of TRACEPARENT_CASES) {
+        it(`${expected === keep ? 'continues' : 'restarts'} the trace: ${description}`, async () => {
+          const out = await send(express, [['traceparent', value]]);
+          const [server] = tracing.spans();
+          assert.match(out.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-3]$/);
+          if (expected === keep) {
+            assert.equal(traceIdOf(out.traceparent), T);
+            assert.notEqual(out.traceparent.split('-')[2], P, 'parent-id is updated to our span');
+            if (out.traceparent.endsWith('-01')) assert.equal(server?.parentSpanContext?.spanId, P);
+            // A caller that did not sample: the parent-based sampler records nothing.
+            else assert.equal(server, undefined);
+          } else {
+            assert.ok(server, 'a new trace is started and recorded');
+            assert.notEqual(traceIdOf(out.traceparent), T);
+            assert.equal(server.parentSpanContext, undefined, 'a restarted trace has no parent');
+          }
+        });
+      }
+
+      it('restarts the trace when traceparent is sent twice (even with equal values)', async () => {
+        const out = await send(express, [['traceparent', VALID], ['traceparent', VALID]]);
+        assert.notEqual(traceIdOf(out.traceparent), T);
       });
-    }
 
-    it('restarts the trace when traceparent is sent twice (even with equal values)', async () => {
-      const out = await send([['traceparent', VALID], ['traceparent', VALID]]);
-      assert.notEqual(traceIdOf(out.traceparent), T);
+      it('accepts the header name in any case', async () => {
+        const out = await send(express, [['TrAcEpArEnT', VALID]]);
+        assert.equal(traceIdOf(out.traceparent), T);
+      });
+
+      it('ignores wrongly named headers (trace-parent)', async () => {
+        const out = await send(express, [['trace-parent', VALID]]);
+        assert.notEqual(traceIdOf(out.traceparent), T);
+      });
+
+      it('carries the sampled flag and zeroes unknown flags (09 -> sampled only)', async () => {
+        assert.equal((await send(express, [['traceparent', `00-${T}-${P}-09`]])).traceparent.slice(-2), '01');
+        assert.equal((await send(express, [['traceparent', `00-${T}-${P}-00`]])).traceparent.slice(-2), '00');
+      });
+
+      it('carries the Level 2 random flag with the trace id (03 -> 03, 02 -> 02)', async () => {
+        assert.equal((await send(express, [['traceparent', `00-${T}-${P}-03`]])).traceparent.slice(-2), '03');
+        assert.equal((await send(express, [['traceparent', `00-${T}-${P}-02`]])).traceparent.slice(-2), '02');
+      });
+
+      it('downgrades a future version to 00 when propagating', async () => {
+        const out = await send(express, [['traceparent', `cc-${T}-${P}-01-extra`]]);
+        assert.ok(out.traceparent.startsWith(`00-${T}-`));
+      });
     });
 
-    it('accepts the header name in any case', async () => {
-      const out = await send([['TrAcEpArEnT', VALID]]);
-      assert.equal(traceIdOf(out.traceparent), T);
-    });
+    describe('tracestate', () => {
+      const members32 = Array.from({ length: 32 }, (_, i) => `bar${String(i + 1).padStart(2, '0')}=${i + 1}`);
+      // [description, tracestate header values, expected outgoing tracestate or undefined when discarded]
+      const CASES: [string, string[], string | undefined][] = [
+        ['kept as received', ['foo=1,bar=2'], 'foo=1,bar=2'],
+        ['multiple headers are combined in order', ['foo=1,bar=2', 'rojo=1,congo=2', 'baz=3'], 'foo=1,bar=2,rojo=1,congo=2,baz=3'],
+        ['optional whitespace around members is dropped', ['foo=1 \t , \t bar=2, \t baz=3'], 'foo=1,bar=2,baz=3'],
+        ['leading/trailing whitespace of the header', ['\t foo=1 \t'], 'foo=1'],
+        ['empty members are skipped', ['foo=1,,  ,bar=2'], 'foo=1,bar=2'],
+        ['an empty header next to a valid one', ['', 'foo=1'], 'foo=1'],
+        ['an empty header alone: nothing to send', [''], undefined],
+        ['exactly 32 members are kept', [members32.join(',')], members32.join(',')],
+        ['33 members: the whole header is discarded', [[...members32, 'bar33=33'].join(',')], undefined],
+        ['duplicated key in one header: discarded', ['foo=1,foo=1'], undefined],
+        ['duplicated key across headers: discarded', ['foo=1', 'foo=2'], undefined],
+        ['key with upper case: discarded', ['FOO=1'], undefined],
+        ['key with a space before "=": discarded', ['foo =1'], undefined],
+        ['key with a dot: discarded', ['foo.bar=1'], undefined],
+        ['multi-tenant key tenant@system is valid', ['t0@sys=1,bar=2'], 't0@sys=1,bar=2'],
+        ['vendor key with empty system: discarded', ['foo@=1,bar=2'], undefined],
+        ['vendor key with empty tenant: discarded', ['@foo=1,bar=2'], undefined],
+        ['vendor key with two @: discarded', ['foo@bar@baz=1,bar=2'], undefined],
+        ['key of 256 characters is valid', ['foo=1', `${'z'.repeat(256)}=1`], `foo=1,${'z'.repeat(256)}=1`],
+        ['key of 257 characters: discarded', ['foo=1', `${'z'.repeat(257)}=1`], undefined],
+        ['tenant of 242 characters: discarded', ['foo=1', `${'t'.repeat(242)}@v=1`], undefined],
+        ['system of 15 characters: discarded', ['foo=1', `t@${'v'.repeat(15)}=1`], undefined],
+        ['value with "=": discarded', ['foo=bar=baz'], undefined],
+        ['empty value: discarded', ['foo=,bar=3'], undefined],
+        ['value leading space is part of the value', ['foo= 1'], 'foo= 1'],
+        ['value with a tab inside: discarded', ['foo=a\tb'], undefined],
+        ['value with a non-ASCII character: discarded', ['foo=caf\u00e9'], undefined],
+      ];
 
-    it('ignores wrongly named headers (trace-parent)', async () => {
-      const out = await send([['trace-parent', VALID]]);
-      assert.notEqual(traceIdOf(out.traceparent), T);
-    });
+      for (const [description, values, expected] of CASES) {
+        it(`${description}`, async () => {
+          const out = await send(express, [['traceparent', `00-${T}-${P}-00`], ...values.map((v): [string, string] => ['tracestate', v])]);
+          assert.equal(traceIdOf(out.traceparent), T, 'tracestate problems never affect traceparent');
+          assert.equal(out.tracestate, expected);
+        });
+      }
 
-    it('carries the sampled flag and zeroes unknown flags (09 -> sampled only)', async () => {
-      assert.equal((await send([['traceparent', `00-${T}-${P}-09`]])).traceparent.slice(-2), '01');
-      assert.equal((await send([['traceparent', `00-${T}-${P}-00`]])).traceparent.slice(-2), '00');
-    });
+      it('is not parsed when traceparent is invalid', async () => {
+        const out = await send(express, [['traceparent', `00-${'0'.repeat(32)}-${P}-01`], ['tracestate', 'foo=1']]);
+        assert.equal(out.tracestate, undefined);
+      });
 
-    it('carries the Level 2 random flag with the trace id (03 -> 03, 02 -> 02)', async () => {
-      assert.equal((await send([['traceparent', `00-${T}-${P}-03`]])).traceparent.slice(-2), '03');
-      assert.equal((await send([['traceparent', `00-${T}-${P}-02`]])).traceparent.slice(-2), '02');
-    });
-
-    it('downgrades a future version to 00 when propagating', async () => {
-      const out = await send([['traceparent', `cc-${T}-${P}-01-extra`]]);
-      assert.ok(out.traceparent.startsWith(`00-${T}-`));
+      it('carries every allowed character', async () => {
+        const key = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/';
+        const value = [...Array(0x7f - 0x20).keys()].map((i) => String.fromCharCode(i + 0x20)).filter((c) => c !== ',' && c !== '=').join('');
+        const out = await send(express, [['traceparent', VALID], ['tracestate', `${key}=${value}`]]);
+        assert.equal(out.tracestate, `${key}=${value}`);
+      });
     });
   });
-
-  describe('tracestate', () => {
-    const members32 = Array.from({ length: 32 }, (_, i) => `bar${String(i + 1).padStart(2, '0')}=${i + 1}`);
-    // [description, tracestate header values, expected outgoing tracestate or undefined when discarded]
-    const CASES: [string, string[], string | undefined][] = [
-      ['kept as received', ['foo=1,bar=2'], 'foo=1,bar=2'],
-      ['multiple headers are combined in order', ['foo=1,bar=2', 'rojo=1,congo=2', 'baz=3'], 'foo=1,bar=2,rojo=1,congo=2,baz=3'],
-      ['optional whitespace around members is dropped', ['foo=1 \t , \t bar=2, \t baz=3'], 'foo=1,bar=2,baz=3'],
-      ['leading/trailing whitespace of the header', ['\t foo=1 \t'], 'foo=1'],
-      ['empty members are skipped', ['foo=1,,  ,bar=2'], 'foo=1,bar=2'],
-      ['an empty header next to a valid one', ['', 'foo=1'], 'foo=1'],
-      ['an empty header alone: nothing to send', [''], undefined],
-      ['exactly 32 members are kept', [members32.join(',')], members32.join(',')],
-      ['33 members: the whole header is discarded', [[...members32, 'bar33=33'].join(',')], undefined],
-      ['duplicated key in one header: discarded', ['foo=1,foo=1'], undefined],
-      ['duplicated key across headers: discarded', ['foo=1', 'foo=2'], undefined],
-      ['key with upper case: discarded', ['FOO=1'], undefined],
-      ['key with a space before "=": discarded', ['foo =1'], undefined],
-      ['key with a dot: discarded', ['foo.bar=1'], undefined],
-      ['multi-tenant key tenant@system is valid', ['t0@sys=1,bar=2'], 't0@sys=1,bar=2'],
-      ['vendor key with empty system: discarded', ['foo@=1,bar=2'], undefined],
-      ['vendor key with empty tenant: discarded', ['@foo=1,bar=2'], undefined],
-      ['vendor key with two @: discarded', ['foo@bar@baz=1,bar=2'], undefined],
-      ['key of 256 characters is valid', ['foo=1', `${'z'.repeat(256)}=1`], `foo=1,${'z'.repeat(256)}=1`],
-      ['key of 257 characters: discarded', ['foo=1', `${'z'.repeat(257)}=1`], undefined],
-      ['tenant of 242 characters: discarded', ['foo=1', `${'t'.repeat(242)}@v=1`], undefined],
-      ['system of 15 characters: discarded', ['foo=1', `t@${'v'.repeat(15)}=1`], undefined],
-      ['value with "=": discarded', ['foo=bar=baz'], undefined],
-      ['empty value: discarded', ['foo=,bar=3'], undefined],
-      ['value leading space is part of the value', ['foo= 1'], 'foo= 1'],
-      ['value with a tab inside: discarded', ['foo=a\tb'], undefined],
-      ['value with a non-ASCII character: discarded', ['foo=caf\u00e9'], undefined],
-    ];
-
-    for (const [description, values, expected] of CASES) {
-      it(`${description}`, async () => {
-        const out = await send([['traceparent', `00-${T}-${P}-00`], ...values.map((v): [string, string] => ['tracestate', v])]);
-        assert.equal(traceIdOf(out.traceparent), T, 'tracestate problems never affect traceparent');
-        assert.equal(out.tracestate, expected);
-      });
-    }
-
-    it('is not parsed when traceparent is invalid', async () => {
-      const out = await send([['traceparent', `00-${'0'.repeat(32)}-${P}-01`], ['tracestate', 'foo=1']]);
-      assert.equal(out.tracestate, undefined);
-    });
-
-    it('carries every allowed character', async () => {
-      const key = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/';
-      const value = [...Array(0x7f - 0x20).keys()].map((i) => String.fromCharCode(i + 0x20)).filter((c) => c !== ',' && c !== '=').join('');
-      const out = await send([['traceparent', VALID], ['tracestate', `${key}=${value}`]]);
-      assert.equal(out.tracestate, `${key}=${value}`);
-    });
-  });
-});
+}
