@@ -24,7 +24,7 @@ import {
 } from '../src/index.js';
 import { drainDetached, trackJob } from '../src/detached/registry.js';
 import { jobChannel, phaseChannel, publish, serverChannel, type PhaseEvent, type ServerEvent } from '../src/internal/channels.js';
-import { phaseReached } from './helpers/events.js';
+import { deferred, phaseReached } from './helpers/events.js';
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { parseExposition, scrapeHandler, select, value, type Sample } from './helpers/exposition.js';
 import { listen } from './helpers/server.js';
@@ -314,20 +314,18 @@ for (const { name, express } of EXPRESS_VARIANTS) {
     });
 
     it('reports unknown methods as _OTHER and requests in flight', async () => {
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      let entered!: () => void;
-      const inHandler = new Promise<void>((r) => (entered = r));
+      const released = deferred();
+      const inHandler = deferred();
       app.get('/hold', (_req, res) => {
-        entered();
-        void released.then(() => res.send('done'));
+        inHandler.resolve();
+        void released.promise.then(() => res.send('done'));
       });
       // Routes added after listen still count: Express looks them up per request.
       const held = fetch(`${srv.url}/hold`);
-      await inHandler;
+      await inHandler.promise;
       const during = await scrape(srv.url);
       assert.equal(value(during, 'http_server_active_requests', { http_request_method: 'GET' }), 1);
-      release();
+      released.resolve();
       assert.equal((await held).status, 200);
       const { port } = srv.server.address() as AddressInfo;
       const status = await new Promise<number>((resolve, reject) => {
@@ -380,23 +378,21 @@ for (const { name, express } of EXPRESS_VARIANTS) {
     });
 
     it('records a request the client aborted once, with error.type "aborted", the route and no status code', async () => {
-      let entered!: () => void;
-      const inHandler = new Promise<void>((r) => (entered = r));
-      let closed!: () => void;
-      const serverClosed = new Promise<void>((r) => (closed = r));
+      const inHandler = deferred();
+      const serverClosed = deferred();
       app.get('/hang/:id', (_req, res) => {
         // traceContext() listens for 'close' before the route does, so it has
         // recorded when this runs; setImmediate lets what it scheduled settle.
-        res.once('close', () => setImmediate(closed));
-        entered();
+        res.once('close', () => setImmediate(serverClosed.resolve));
+        inHandler.resolve();
       });
       const { port } = srv.server.address() as AddressInfo;
       const req = httpRequest({ host: '127.0.0.1', port, path: '/hang/1' });
       req.on('error', () => {}); // the client's own "socket hang up"
       req.end();
-      await inHandler;
+      await inHandler.promise;
       req.destroy();
-      await serverClosed;
+      await serverClosed.promise;
       const samples = await scrape(srv.url);
       const counts = select(samples, `${DURATION}_count`);
       assert.equal(counts.length, 1, JSON.stringify(counts));
@@ -409,28 +405,25 @@ for (const { name, express } of EXPRESS_VARIANTS) {
 
     for (const flavour of SERVER_FLAVOURS) {
       it(`labels a request served over ${flavour.name} url_scheme="${flavour.name}", in flight and recorded`, async () => {
-        let release!: () => void;
-        const released = new Promise<void>((r) => (release = r));
-        let entered!: () => void;
-        const inHandler = new Promise<void>((r) => (entered = r));
-        let closed!: () => void;
-        const serverClosed = new Promise<void>((r) => (closed = r));
+        const released = deferred();
+        const inHandler = deferred();
+        const serverClosed = deferred();
         app.get('/held/:id', (_req, res) => {
-          res.once('close', () => setImmediate(closed));
-          entered();
-          void released.then(() => res.send('done'));
+          res.once('close', () => setImmediate(serverClosed.resolve));
+          inHandler.resolve();
+          void released.promise.then(() => res.send('done'));
         });
         const served = await flavour.listen(app);
         const agent = flavour.agent(1);
         try {
           const reply = getVia(`${served.url}/held/1`, agent);
-          await inHandler;
+          await inHandler.promise;
           // Scraped over plain http on srv: /metrics is ignored, so it adds nothing.
           const during = await scrape(srv.url);
           assert.equal(value(during, 'http_server_active_requests', { http_request_method: 'GET', url_scheme: flavour.name }), 1);
-          release();
+          released.resolve();
           assert.equal((await reply).status, 200);
-          await serverClosed;
+          await serverClosed.promise;
           const after = await scrape(srv.url);
           assert.equal(value(after, 'http_server_active_requests', { http_request_method: 'GET', url_scheme: flavour.name }), 0);
           const counts = select(after, `${DURATION}_count`);
@@ -597,14 +590,12 @@ describe('lifecycle metrics', () => {
   });
 
   it('counts the connections of the handed-over server by state, from a real server', async () => {
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let entered!: (res: ServerResponse) => void;
-    const inHandler = new Promise<ServerResponse>((r) => (entered = r));
+    const released = deferred();
+    const inHandler = deferred<ServerResponse>();
     const s = await listen((req: IncomingMessage, res: ServerResponse) => {
       if (req.url === '/hold') {
-        entered(res);
-        void released.then(() => res.end('done'));
+        inHandler.resolve(res);
+        void released.promise.then(() => res.end('done'));
       } else res.end('ok');
     });
     const serverSockets: Socket[] = [];
@@ -630,10 +621,10 @@ describe('lifecycle metrics', () => {
       const busy = await open();
       assert.deepEqual(await connections(), { active: 0, idle: 2 });
       busy.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
-      const res = await inHandler;
+      const res = await inHandler.promise;
       assert.deepEqual(await connections(), { active: 1, idle: 1 });
       const done = once(res, 'close');
-      release();
+      released.resolve();
       await done;
       assert.deepEqual(await connections(), { active: 0, idle: 2 });
       const closed = serverSockets.map((socket) => once(socket, 'close'));
