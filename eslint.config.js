@@ -21,6 +21,45 @@ export default tseslint.config(
     },
   },
   {
+    // Layering (docs/architecture.md): the core never knows Express. The root
+    // entry is the one exception: it re-exports everything, middleware included.
+    files: ['src/**/*.ts'],
+    ignores: ['src/index.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/middleware/**', '../middleware', '../../middleware'], message: 'src/ must not import middleware/ (docs/architecture.md).' },
+            { group: ['express', 'express/*', 'express4'], message: 'src/ must not import Express (docs/architecture.md).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Process-wide mutable state lives in src/internal/state.ts, where the
+    // testing reset can reach it: no module-level `let`, and no empty
+    // collection at module level (a registry in disguise).
+    files: ['src/**/*.ts', 'middleware/**/*.ts'],
+    ignores: ['src/internal/state.ts', '**/*.d.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportAllDeclaration', message: 'Re-export names explicitly (STYLE.md: no export *).' },
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports (STYLE.md).' },
+        {
+          selector: ':matches(Program, ExportNamedDeclaration) > VariableDeclaration[kind="let"]',
+          message: 'Module-level mutable state belongs in src/internal/state.ts (docs/architecture.md).',
+        },
+        {
+          selector: ':matches(Program, ExportNamedDeclaration) > VariableDeclaration > VariableDeclarator > NewExpression[callee.name=/^(Map|Set|WeakMap|WeakSet|Array)$/][arguments.length=0]',
+          message: 'A module-level collection is process state: put it in src/internal/state.ts (docs/architecture.md).',
+        },
+      ],
+    },
+  },
+  {
     // Ambient declarations for untyped modules must mirror their default export.
     files: ['**/*.d.ts'],
     rules: { 'no-restricted-syntax': 'off' },

@@ -1,4 +1,8 @@
-// The public API. Re-exports only; each name lives in the module that owns it.
+// `throughline`: every export, for existing users and quick starts. It loads
+// the SDKs and exporters (through throughline/telemetry); a service that wants
+// less imports the subpath entries instead: throughline/core, /express,
+// /shutdown, /telemetry (docs/architecture.md has what each costs to load).
+// This file is the one place under src/ allowed to import middleware/.
 
 // Errors
 export { OutsideContextError, AlreadyInitializedError } from './errors.js';
@@ -64,7 +68,7 @@ export type {
   TimedPhase,
 } from './lifecycle/index.js';
 export { SHUTDOWN_PHASES, CHANNELS } from './internal/channels.js';
-export type { ShutdownPhase, JobEvent, PhaseEvent, ServerEvent } from './internal/channels.js';
+export type { ShutdownPhase, JobEvent, PhaseEvent } from './internal/channels.js';
 
 // Health
 export { createCheckRunner } from './health/check-runner.js';

@@ -4,24 +4,47 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as api from '../src/index.js';
+import * as core from '../src/core.js';
+import * as express from '../middleware/index.js';
+import * as shutdown from '../src/shutdown.js';
+import * as telemetry from '../src/telemetry.js';
+import * as testing from '../src/testing.js';
+
+const ENTRIES: Record<string, object> = {
+  throughline: api,
+  'throughline/core': core,
+  'throughline/express': express,
+  'throughline/shutdown': shutdown,
+  'throughline/telemetry': telemetry,
+  'throughline/testing': testing,
+};
 
 const run = promisify(execFile);
 
 describe('the throughline package', () => {
-  it('can be required from CommonJS (dist/ build, through the exports map)', async () => {
+  it('can require() every entry point from CommonJS (dist/ build, through the exports map), with the exports import sees', async () => {
     const fixture = fileURLToPath(new URL('./fixtures/require-from-cjs.cjs', import.meta.url));
     // process.execPath is the pinned Node 24 when the suite runs through npm.
     const { stdout } = await run(process.execPath, [fixture], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
-    const loaded = JSON.parse(stdout) as { names: string[]; traceContext: string };
-    assert.equal(loaded.traceContext, 'function');
-    assert.deepEqual(loaded.names, Object.keys(api).sort(), 'require() sees the same exports as import');
+    const loaded = JSON.parse(stdout) as Record<string, string[]>;
+    assert.deepEqual(Object.keys(loaded), Object.keys(ENTRIES));
+    for (const [entry, module] of Object.entries(ENTRIES)) assert.deepEqual(loaded[entry], Object.keys(module).sort(), entry);
+  });
+
+  it('the root entry exports everything the subpath entries do, and nothing else', () => {
+    const subpaths = Object.entries(ENTRIES).filter(([entry]) => entry !== 'throughline' && entry !== 'throughline/testing');
+    const union = new Set(subpaths.flatMap(([, module]) => Object.keys(module)));
+    assert.deepEqual(Object.keys(api).sort(), [...union].sort());
   });
 
   it('packs dist/ with types first in exports, no side effects, and source maps that carry their sources', async function () {
     this.timeout(30_000);
     const root = fileURLToPath(new URL('..', import.meta.url));
     const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, unknown>; sideEffects: unknown; type: string };
-    assert.deepEqual(Object.keys(pkg.exports['.'] as object), ['types', 'default']);
+    for (const entry of Object.keys(ENTRIES)) {
+      const key = entry === 'throughline' ? '.' : `./${entry.slice('throughline/'.length)}`;
+      assert.deepEqual(Object.keys(pkg.exports[key] as object), ['types', 'default'], `${key}: types first`);
+    }
     assert.equal(pkg.sideEffects, false);
     assert.equal(pkg.type, 'module');
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });

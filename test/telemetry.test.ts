@@ -23,7 +23,9 @@ import {
   type Telemetry,
 } from '../src/index.js';
 import { drainDetached, trackJob } from '../src/detached/registry.js';
-import { jobChannel, phaseChannel, publish, serverChannel, type PhaseEvent, type ServerEvent } from '../src/internal/channels.js';
+import type { PhaseEvent } from '../src/internal/channels.js';
+import { processState } from '../src/internal/state.js';
+import { fakeShutdown } from './helpers/state.js';
 import { deferred, phaseReached } from './helpers/events.js';
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { parseExposition, scrapeHandler, select, value, type Sample } from './helpers/exposition.js';
@@ -461,7 +463,10 @@ describe('docs/metrics.md', () => {
       const s = await listen(app);
       try {
         await fetch(`${s.url}/x`);
-        publish<PhaseEvent>(phaseChannel, { phase: 'closing', previous: 'draining', previousDurationMs: 1 });
+        const fake = fakeShutdown();
+        fake.enter('draining', 1);
+        fake.enter('closing', 1);
+        fake.remove();
         trackJob('doc', new AbortController()).settle(true);
         const names = new Set((await scrape(s.url)).map((x) => x.name.replace(/_(bucket|sum|count)$/, '')));
         assert.ok(names.size >= 15, `${names.size} names`);
@@ -493,17 +498,23 @@ describe('lifecycle metrics', () => {
       jobsSettled: 'throughline_detached_jobs_settled_total',
     };
     assert.deepEqual(Object.keys(prometheusNames), Object.keys(LIFECYCLE_METRICS));
-    publish<PhaseEvent>(phaseChannel, { phase: 'closing', previous: 'draining', previousDurationMs: 1 });
+    const fake = fakeShutdown();
+    fake.enter('draining', 1);
+    fake.enter('closing', 1);
+    fake.remove();
     trackJob('x', new AbortController()).settle(true);
     const after = new Set((await scrapeHandler(telemetry.metricsHandler)).map((s) => s.name));
     for (const name of Object.values(prometheusNames)) assert.ok(after.has(name), name);
     assert.ok(names.has('throughline_shutdown_phase'));
   });
 
-  it('subscribes to the channels only while set up', async () => {
-    assert.ok(jobChannel.hasSubscribers && phaseChannel.hasSubscribers && serverChannel.hasSubscribers);
+  it('installs its instruments only while set up', async () => {
+    const state = processState();
+    assert.deepEqual([...state.lifecycleMeters.keys()], [telemetry.meterProvider]);
+    assert.equal(state.shutdowns.phaseListeners.size, 1);
     await telemetry.shutdown();
-    assert.ok(!jobChannel.hasSubscribers && !phaseChannel.hasSubscribers && !serverChannel.hasSubscribers);
+    assert.equal(state.lifecycleMeters.size, 0);
+    assert.equal(state.shutdowns.phaseListeners.size, 0);
   });
 
   it('counts detached jobs running, completed, failed and abandoned through the real registry', async () => {
@@ -513,7 +524,11 @@ describe('lifecycle metrics', () => {
     trackJob('c', stuck);
     let samples = await scrapeHandler(telemetry.metricsHandler);
     assert.equal(value(samples, 'throughline_detached_jobs_running'), 3);
-    assert.equal(select(samples, 'throughline_detached_jobs_settled_total').length, 0);
+    const before = processState().jobs.totals();
+    for (const outcome of ['completed', 'failed', 'abandoned'] as const) {
+      assert.equal(value(samples, 'throughline_detached_jobs_settled_total', { throughline_job_outcome: outcome }), before[outcome], outcome);
+    }
+    const settled = { ...before };
     a.settle(true);
     b.settle(false);
     const report = await drainDetached({ timeoutMs: 100 });
@@ -521,8 +536,8 @@ describe('lifecycle metrics', () => {
     assert.ok(stuck.signal.aborted);
     samples = await scrapeHandler(telemetry.metricsHandler);
     assert.equal(value(samples, 'throughline_detached_jobs_running'), 0);
-    for (const outcome of ['completed', 'failed', 'abandoned']) {
-      assert.equal(value(samples, 'throughline_detached_jobs_settled_total', { throughline_job_outcome: outcome }), 1, outcome);
+    for (const outcome of ['completed', 'failed', 'abandoned'] as const) {
+      assert.equal(value(samples, 'throughline_detached_jobs_settled_total', { throughline_job_outcome: outcome }), settled[outcome] + 1, outcome);
     }
   });
 
@@ -537,7 +552,8 @@ describe('lifecycle metrics', () => {
       { phase: 'closing', previous: 'draining', previousDurationMs: 3 },
       { phase: 'jobs', previous: 'closing', previousDurationMs: 1_200 },
     ];
-    for (const e of events) publish(phaseChannel, e);
+    const fake = fakeShutdown();
+    for (const e of events) fake.enter(e.phase, e.previousDurationMs);
     const samples = await scrapeHandler(telemetry.metricsHandler);
     assert.equal(value(samples, 'throughline_shutdown_phase', { throughline_shutdown_phase: 'jobs' }), 1);
     assert.equal(select(samples, 'throughline_shutdown_phase').reduce((n, s) => n + s.value, 0), 1);
@@ -551,6 +567,7 @@ describe('lifecycle metrics', () => {
       select(samples, `${d}_bucket`, { throughline_shutdown_phase: 'closing' }).map((s) => s.labels.le),
       [...PHASE_DURATION_BUCKETS_SECONDS.map(String), '+Inf'],
     );
+    fake.remove();
   });
 
   it('answers /metrics on the app route through a real draining phase; once closing stops accepting, only the prometheus port can', async () => {
@@ -578,16 +595,54 @@ describe('lifecycle metrics', () => {
     if (!server.listening) await once(server, 'listening');
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const order = ['running', 'draining', 'closing', 'jobs', 'hooks', 'flushing'] as const;
+    const fake = fakeShutdown();
     for (let i = 1; i < order.length; i++) {
-      publish<PhaseEvent>(phaseChannel, { phase: order[i]!, previous: order[i - 1]!, previousDurationMs: 10 * i });
+      fake.enter(order[i]!, 10 * i);
       const samples = await scrape(url);
       assert.equal(value(samples, 'throughline_shutdown_phase', { throughline_shutdown_phase: order[i]! }), 1);
     }
     const samples = await scrape(url);
     assert.equal(value(samples, 'throughline_shutdown_phase_duration_sum', { throughline_shutdown_phase: 'hooks' }), 0.05);
+    fake.remove();
     await telemetry.shutdown();
     assert.equal(server.listening, false);
   });
+
+  for (const order of ['gracefulShutdown() first', 'setupTelemetry() first'] as const) {
+    it(`counts a keep-alive socket and jobs started before setup the same way with ${order}`, async () => {
+      await telemetry.shutdown();
+      const stuck = new AbortController();
+      const early = trackJob('before-setup', stuck);
+      const s = await listen((_req: IncomingMessage, res: ServerResponse) => res.end('ok'));
+      let shutdown: ReturnType<typeof gracefulShutdown> | undefined;
+      if (order === 'gracefulShutdown() first') shutdown = gracefulShutdown(s.server, { signals: [] });
+      telemetry = setupTelemetry({ serviceName: 'order', runtimeMetrics: false });
+      shutdown ??= gracefulShutdown(s.server, { signals: [] });
+      const agent = new Agent({ keepAlive: true });
+      try {
+        const body = await new Promise<string>((resolve, reject) => {
+          httpRequest(`${s.url}/`, { agent }, (res) => {
+            res.setEncoding('utf8');
+            let text = '';
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve(text));
+          }).on('error', reject).end();
+        });
+        assert.equal(body, 'ok');
+        const samples = await scrapeHandler(telemetry.metricsHandler);
+        assert.equal(value(samples, 'throughline_server_connections', { http_connection_state: 'idle' }), 1);
+        assert.equal(value(samples, 'throughline_server_connections', { http_connection_state: 'active' }), 0);
+        assert.equal(value(samples, 'throughline_detached_jobs_running'), 1, 'the job started before setupTelemetry()');
+        early.settle(true);
+        const after = await scrapeHandler(telemetry.metricsHandler);
+        assert.equal(value(after, 'throughline_detached_jobs_running'), 0);
+      } finally {
+        agent.destroy();
+        shutdown.uninstall();
+        await s.close();
+      }
+    });
+  }
 
   it('counts the connections of the handed-over server by state, from a real server', async () => {
     const released = deferred();
@@ -600,7 +655,7 @@ describe('lifecycle metrics', () => {
     });
     const serverSockets: Socket[] = [];
     s.server.on('connection', (socket: Socket) => serverSockets.push(socket));
-    publish<ServerEvent>(serverChannel, { server: s.server });
+    const shutdown = gracefulShutdown(s.server, { signals: [] });
     const connections = async () => {
       const samples = await scrapeHandler(telemetry.metricsHandler);
       return {
@@ -633,6 +688,7 @@ describe('lifecycle metrics', () => {
       await Promise.all(closed);
       assert.deepEqual(await connections(), { active: 0, idle: 0 });
     } finally {
+      shutdown.uninstall();
       await s.close();
     }
   });
@@ -640,7 +696,7 @@ describe('lifecycle metrics', () => {
     const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.meta.url));
     const server = createHttpsServer({ key: fixture('tls/key.pem'), cert: fixture('tls/cert.pem') }, (_req, res) => res.end('ok'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    publish<ServerEvent>(serverChannel, { server });
+    const shutdown = gracefulShutdown(server, { signals: [] });
     const { port } = server.address() as AddressInfo;
     const accepted = once(server, 'secureConnection');
     const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false });
@@ -651,6 +707,7 @@ describe('lifecycle metrics', () => {
       assert.equal(value(samples, 'throughline_server_connections', { http_connection_state: 'idle' }), 1);
       assert.equal(value(samples, 'throughline_server_connections', { http_connection_state: 'active' }), 0);
     } finally {
+      shutdown.uninstall();
       socket.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

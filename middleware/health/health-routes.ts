@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createCheckRunner, type CheckResult } from '../../src/health/check-runner.js';
 import { watchShutdown } from '../../src/health/readiness.js';
-import { registerProbePaths } from '../../src/internal/probe-paths.js';
+import { processState } from '../../src/internal/state.js';
 import { resolveHealthRoutesOptions, type HealthRoutesOptions } from './options.js';
 
 /** The JSON body of every probe response. */
@@ -40,7 +40,7 @@ export function healthRoutes(options?: HealthRoutesOptions) {
     [`${opts.prefix}/ready`, 'ready'],
     [`${opts.prefix}/startup`, 'startup'],
   ]);
-  registerProbePaths(paths.keys());
+  for (const path of paths.keys()) processState().probePaths.add(path);
 
   function hide(checks: Readonly<Record<string, CheckResult>>): Record<string, CheckResult> {
     const out: Record<string, CheckResult> = {};

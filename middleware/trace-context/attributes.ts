@@ -13,6 +13,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { processState } from '../../src/internal/state.js';
 import { redactQuery } from '../../src/internal/url.js';
 
 export function schemeOf(req: IncomingMessage): 'http' | 'https' {
@@ -29,12 +30,12 @@ function parseHost(host: string, scheme: string): [string, number] | undefined {
 }
 
 // A service sees the same few Host values over and over: remember the last one.
-let lastHost: { host: string; scheme: string; parsed: [string, number] | undefined } | undefined;
-
 function hostAndPort(host: string | undefined, scheme: string): [string, number] | undefined {
   if (!host) return undefined;
-  if (lastHost?.host !== host || lastHost.scheme !== scheme) lastHost = { host, scheme, parsed: parseHost(host, scheme) };
-  return lastHost.parsed;
+  const state = processState();
+  let last = state.lastHost;
+  if (last?.host !== host || last.scheme !== scheme) last = state.lastHost = { host, scheme, parsed: parseHost(host, scheme) };
+  return last.parsed;
 }
 
 export function requestAttributes(req: IncomingMessage, method: string, scheme: 'http' | 'https'): Attributes {

@@ -9,7 +9,9 @@
 // The patch is installed once per Layer class, found from the app the first
 // request runs through; it only observes, and only requests that carry hooks.
 // Express 4 names the methods handle_request / handle_error; router 2.x
-// (Express 5) handleRequest / handleError.
+// (Express 5) handleRequest / handleError. The process state records how to
+// undo the patch, so the testing reset leaves Express as it found it.
+import { processState } from '../../src/internal/state.js';
 
 type Next = (err?: unknown) => unknown;
 type Handle = (this: unknown, ...args: unknown[]) => unknown;
@@ -38,9 +40,9 @@ function wrapNext(next: Next, sink: (error: unknown) => void): Next {
   };
 }
 
-function patchMethod(proto: Record<string, unknown>, name: string, reqIndex: number): void {
+function patchMethod(proto: Record<string | symbol, unknown>, name: string, reqIndex: number): (() => void) | undefined {
   const original = proto[name];
-  if (typeof original !== 'function') return;
+  if (typeof original !== 'function') return undefined;
   const orig = original as Handle;
   proto[name] = function (this: unknown, ...args: unknown[]) {
     const req = args[reqIndex];
@@ -51,6 +53,9 @@ function patchMethod(proto: Record<string, unknown>, name: string, reqIndex: num
       if (hooks.error !== undefined && typeof args[last] === 'function') args[last] = wrapNext(args[last] as Next, hooks.error);
     }
     return orig.apply(this, args);
+  };
+  return () => {
+    proto[name] = original;
   };
 }
 
@@ -66,18 +71,23 @@ function routerOf(app: unknown): { stack?: unknown[] } | undefined {
   }
 }
 
-const seenApps = new WeakSet<object>();
-
 export function patchExpressLayers(app: unknown): void {
-  if (typeof app !== 'function' || seenApps.has(app)) return;
+  const state = processState();
+  if (typeof app !== 'function' || state.patchedApps.has(app)) return;
   const layer = routerOf(app)?.stack?.[0];
   if (layer === undefined || layer === null) return;
   const proto = Object.getPrototypeOf(layer) as Record<string | symbol, unknown>;
-  seenApps.add(app);
+  state.patchedApps.add(app);
   if (proto[PATCHED] === true) return;
   proto[PATCHED] = true;
-  patchMethod(proto, 'handle_request', 0);
-  patchMethod(proto, 'handleRequest', 0);
-  patchMethod(proto, 'handle_error', 1);
-  patchMethod(proto, 'handleError', 1);
+  const undo = [
+    patchMethod(proto, 'handle_request', 0),
+    patchMethod(proto, 'handleRequest', 0),
+    patchMethod(proto, 'handle_error', 1),
+    patchMethod(proto, 'handleError', 1),
+  ];
+  state.undo.push(() => {
+    for (const restore of undo) restore?.();
+    delete proto[PATCHED];
+  });
 }

@@ -7,7 +7,7 @@ import {
   invalidOption,
   rejectUnknownKeys,
 } from '../../src/internal/validate.js';
-import { isProbePath } from '../../src/internal/probe-paths.js';
+import { processState } from '../../src/internal/state.js';
 
 /** Options of {@link traceContext}. Every field is optional. */
 export interface TraceContextOptions {
@@ -66,7 +66,7 @@ function ignoreMatcher(value: unknown, probes: boolean): (req: IncomingMessage) 
   const patterns = value.filter((v): v is RegExp => v instanceof RegExp);
   return (req) => {
     const path = pathOf(req);
-    return exact.has(path) || patterns.some((re) => re.test(path)) || (probes && isProbePath(path));
+    return exact.has(path) || patterns.some((re) => re.test(path)) || (probes && processState().probePaths.has(path));
   };
 }
 

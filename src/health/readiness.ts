@@ -1,5 +1,5 @@
 import type { ShutdownPhase } from '../internal/channels.js';
-import { shutdownsStarted } from '../internal/shutdown-state.js';
+import { processState } from '../internal/state.js';
 
 /** Anything that knows the shutdown phase: the handle `gracefulShutdown()` returns fits. */
 export interface PhaseSource {
@@ -19,6 +19,7 @@ export interface PhaseSource {
  */
 export function watchShutdown(source?: PhaseSource): { shuttingDown(): boolean } {
   if (source) return { shuttingDown: () => source.phase() !== 'running' };
-  const seen = shutdownsStarted();
-  return { shuttingDown: () => shutdownsStarted() > seen };
+  // Counted from creation: a shutdown that ended before (a test's) does not count.
+  const seen = processState().shutdowns.startedCount();
+  return { shuttingDown: () => processState().shutdowns.startedCount() > seen };
 }

@@ -1,9 +1,7 @@
-// Modules announce lifecycle facts on node:diagnostics_channel instead of
-// calling each other: detached work and shutdown do not depend on telemetry,
-// telemetry subscribes when (and only when) setupTelemetry() runs, and a
-// publish with no subscriber costs a property read.
+// Public observation taps on node:diagnostics_channel, for users' tools: a
+// publish with no subscriber costs a property read. throughline's own parts
+// do not talk through them (they read the process state, src/internal/state.ts).
 import { channel } from 'node:diagnostics_channel';
-import type { Server } from 'node:http';
 
 /** The shutdown phases, in order. `running` is before terminate() is called. */
 export const SHUTDOWN_PHASES = ['running', 'draining', 'closing', 'jobs', 'hooks', 'flushing', 'stopped'] as const;
@@ -27,16 +25,10 @@ export interface PhaseEvent {
   readonly previousDurationMs: number;
 }
 
-/** gracefulShutdown() took charge of an HTTP(S) server (telemetry observes its connections). */
-export interface ServerEvent {
-  readonly server: Server;
-}
-
 /**
  * The names of throughline's `node:diagnostics_channel` channels, public so
  * that tools can observe detached jobs ({@link JobEvent}), shutdown phases
- * ({@link PhaseEvent}) and the servers `gracefulShutdown()` owns
- * ({@link ServerEvent}) without a dependency on throughline's internals.
+ * ({@link PhaseEvent}) without a dependency on throughline's internals.
  *
  * @example
  * import { subscribe } from 'node:diagnostics_channel';
@@ -48,12 +40,10 @@ export interface ServerEvent {
 export const CHANNELS = {
   job: 'throughline:detached:job',
   phase: 'throughline:lifecycle:phase',
-  server: 'throughline:lifecycle:server',
 } as const;
 
 export const jobChannel = channel(CHANNELS.job);
 export const phaseChannel = channel(CHANNELS.phase);
-export const serverChannel = channel(CHANNELS.server);
 
 export function publish<T extends object>(ch: ReturnType<typeof channel>, message: T): void {
   if (ch.hasSubscribers) ch.publish(message);

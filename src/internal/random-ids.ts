@@ -3,22 +3,21 @@
 // Two randomBytes() calls per request were the largest single cost of
 // traceContext() in that mode; slicing a pooled buffer refilled with
 // randomFillSync every few hundred ids is what crypto.randomUUID() does too.
+// The pool lives in the process state (src/internal/state.ts).
 import { randomFillSync } from 'node:crypto';
-
-const POOL_BYTES = 16 * 1024;
-const pool = Buffer.allocUnsafe(POOL_BYTES);
-let offset = POOL_BYTES;
+import { processState } from './state.js';
 
 function take(bytes: number): string {
+  const pool = processState().idPool;
   for (;;) {
-    if (offset + bytes > POOL_BYTES) {
-      randomFillSync(pool);
-      offset = 0;
+    if (pool.offset + bytes > pool.bytes.length) {
+      randomFillSync(pool.bytes);
+      pool.offset = 0;
     }
-    const start = offset;
-    offset += bytes;
+    const start = pool.offset;
+    pool.offset += bytes;
     // An all-zero id is invalid (W3C Trace Context 3.2.2.3, 3.2.2.4): draw again.
-    for (let i = start; i < start + bytes; i++) if (pool[i] !== 0) return pool.toString('hex', start, start + bytes);
+    for (let i = start; i < start + bytes; i++) if (pool.bytes[i] !== 0) return pool.bytes.toString('hex', start, start + bytes);
   }
 }
 

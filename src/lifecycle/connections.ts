@@ -23,6 +23,8 @@ export interface ConnectionTracker {
   firstRequests(timeoutMs: number): Promise<void>;
   /** Resolves when no response is unfinished (finished, or its socket closed), or after `timeoutMs`. */
   settled(timeoutMs: number): Promise<void>;
+  /** Open connections now, and those with a response in flight (what the connection metric reads). */
+  counts(): { open: number; active: number };
   /** Remove the server listeners. */
   dispose(): void;
 }
@@ -55,6 +57,8 @@ export function trackConnections(server: Server): ConnectionTracker {
   // (the same for a TLS socket and the TCP socket under it, so a connection
   // still in its TLS handshake counts too).
   const fresh = new Map<string, Socket>();
+  // Every open connection (the raw socket, under TLS too), for the connection metric.
+  const open = new Set<Socket>();
   let freshWaiter: (() => void) | undefined;
   let activeWaiter: (() => void) | undefined;
   const done = (res: ServerResponse) => {
@@ -71,7 +75,9 @@ export function trackConnections(server: Server): ConnectionTracker {
     // Computed now: a closed socket no longer knows its remote address.
     const k = key(socket);
     fresh.set(k, socket);
+    open.add(socket);
     socket.once('close', () => {
+      open.delete(socket);
       if (fresh.get(k) === socket) forget(k);
     });
   };
@@ -122,6 +128,7 @@ export function trackConnections(server: Server): ConnectionTracker {
       if (active.size === 0) return;
       await untilCalled(timeoutMs, (wake) => (activeWaiter = wake));
     },
+    counts: () => ({ open: open.size, active: active.size }),
     dispose: () => {
       server.removeListener('connection', onConnection);
       server.removeListener('request', onRequest);

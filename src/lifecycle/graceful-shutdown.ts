@@ -1,16 +1,18 @@
 import type { Server } from 'node:http';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { createHttpTerminator } from 'http-terminator';
-import { drainDetached } from '../detached/registry.js';
-import { phaseChannel, publish, serverChannel, type PhaseEvent, type ServerEvent, type ShutdownPhase } from '../internal/channels.js';
-import { shutdownStarted } from '../internal/shutdown-state.js';
+import { phaseChannel, publish, type PhaseEvent, type ShutdownPhase } from '../internal/channels.js';
+import { processState } from '../internal/state.js';
 import { invalidOption } from '../internal/validate.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
+import { ensureLifecycleMetrics } from '../telemetry/lifecycle-metrics.js';
 import { trackConnections } from './connections.js';
-import { withDeadline } from './deadline.js';
 import { resolveShutdownOptions, type GracefulShutdownOptions } from './options.js';
-import type { FlushResult, ShutdownReport, TimedPhase } from './report.js';
+import { PHASE_STEPS, type ShutdownRun } from './phases.js';
+import { buildReport, createFindings, type RunFindings, type ShutdownReport, type TimedPhase } from './report.js';
 import { onSignals } from './signals.js';
+
+export { CLOSING_MARGINS_MS } from './phases.js';
 
 /**
  * The handle `gracefulShutdown()` returns.
@@ -26,21 +28,13 @@ export interface GracefulShutdown {
   phase(): ShutdownPhase;
   /** Calls `listener` on every phase change; returns the function that removes it. */
   onPhase(listener: (phase: ShutdownPhase, previous: ShutdownPhase) => void): () => void;
-  /** Removes the signal listeners (and the server listeners when not shutting down). */
+  /**
+   * Removes every listener this call installed on the process and the server (a
+   * shutdown under way keeps its server listeners until `stopped`), so that
+   * `gracefulShutdown()` may be called on the server again.
+   */
   uninstall(): void;
 }
-
-/** At most this long, a connection opened before closing gets to send its first request. */
-const FIRST_REQUEST_GRACE_MS = 1_000;
-/** How long past `closeTimeoutMs` http-terminator may take before closing stops waiting for it. */
-const TERMINATE_MARGIN_MS = 1_000;
-/** How long closing waits for the 'close' events of the sockets http-terminator destroyed. */
-const SOCKETS_SETTLE_MS = 1_000;
-/**
- * What `closing` may add to `closeTimeoutMs` at most: the worst case of a
- * shutdown is the sum of the phase timeouts plus this (docs/kubernetes.md).
- */
-export const CLOSING_MARGINS_MS = FIRST_REQUEST_GRACE_MS + TERMINATE_MARGIN_MS + SOCKETS_SETTLE_MS;
 
 /**
  * Takes charge of an HTTP(S) server's shutdown: on SIGTERM/SIGINT (or
@@ -50,7 +44,8 @@ export const CLOSING_MARGINS_MS = FIRST_REQUEST_GRACE_MS + TERMINATE_MARGIN_MS +
  * are destroyed), detached jobs drain, `beforeExit` hooks run, telemetry is
  * flushed, and — when a signal started it — the process exits 0 (or 1 when a
  * phase timed out or a hook failed). Call it right after `listen()` so every
- * socket is tracked.
+ * socket is tracked. One server, one handle: a second call on the same server
+ * throws until the first handle's `uninstall()`.
  *
  * @example
  * const server = app.listen(3000);
@@ -62,15 +57,21 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
   }
   const opts = resolveShutdownOptions(options);
   const { logger } = opts;
+  const registry = processState().shutdowns;
   const connections = trackConnections(server);
+  // http-terminator must see every socket from the start, and offers no way
+  // to remove its listeners: note which ones it adds so uninstall() can.
+  const events = ['connection', 'secureConnection', 'request'] as const;
+  const before = new Map(events.map((event) => [event, new Set(server.listeners(event))]));
   const terminator = createHttpTerminator({ server, gracefulTerminationTimeout: opts.closeTimeoutMs });
-  publish<ServerEvent>(serverChannel, { server });
+  const adopted = events.flatMap((event) =>
+    server.listeners(event).filter((listener) => !before.get(event)!.has(listener)).map((listener) => ({ event, listener: listener as (...args: unknown[]) => void })),
+  );
 
   let current: ShutdownPhase = 'running';
   let phaseStartedAt = performance.now();
   const listeners = new Set<(phase: ShutdownPhase, previous: ShutdownPhase) => void>();
-  const tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
-  let span: ReturnType<typeof tracer.startSpan> | undefined;
+  let span: Span | undefined;
   let running: Promise<ShutdownReport> | undefined;
   let startedBySignal = false;
 
@@ -84,9 +85,9 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     if (span?.isRecording()) span.addEvent(`shutdown.${phase}`, { 'throughline.shutdown.previous_duration_ms': Math.round(previousDurationMs) });
     logger.info({ phase, previous, previousDurationMs: Math.round(previousDurationMs) }, `throughline: shutdown phase ${phase}`);
     publish<PhaseEvent>(phaseChannel, { phase, previous, previousDurationMs });
-    for (const listener of listeners) {
+    for (const listener of [...registry.phaseListeners, ...listeners]) {
       try {
-        listener(phase, previous);
+        listener(phase, previous, previousDurationMs);
       } catch (error) {
         logger.error({ err: error, phase }, 'throughline: onPhase listener threw');
       }
@@ -96,113 +97,29 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
 
   async function run(reason: string): Promise<ShutdownReport> {
     const startedAt = performance.now();
-    span = tracer.startSpan('throughline.shutdown', { root: true, attributes: { 'throughline.shutdown.reason': reason } });
-    const inFlightAtStart = connections.inFlight();
+    span = trace.getTracer(TRACER_NAME, TRACER_VERSION).startSpan('throughline.shutdown', { root: true, attributes: { 'throughline.shutdown.reason': reason } });
+    const shutdown: ShutdownRun = { server, opts, connections, span, terminator, found: createFindings(connections.inFlight()) };
     const durationsMs = {} as Record<TimedPhase, number>;
-    const timedOut: TimedPhase[] = [];
-
-    connections.startDraining();
-    enter('draining');
-    if (opts.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, opts.drainDelayMs));
-    const servedWhileDraining = connections.counted();
-
-    durationsMs.draining = enter('closing');
-    connections.startClosing();
-    // One event-loop turn so that requests already on the wire are parsed and
-    // count as in flight, instead of arriving on a socket about to be destroyed.
-    await new Promise((resolve) => setImmediate(resolve));
-    // http-terminator destroys every socket without a response in progress,
-    // including connections a client opened before closing whose request
-    // (or TLS handshake) is still on its way: give those a short grace first.
-    await connections.firstRequests(Math.min(FIRST_REQUEST_GRACE_MS, opts.closeTimeoutMs / 4));
-    // Stop accepting first: http-terminator only calls server.close() after
-    // the sockets drained and destroys connections accepted meanwhile, which
-    // under node:cluster means the primary keeps routing requests to a worker
-    // that resets them. A refused connection is retried elsewhere; a reset one is a failed request.
-    const stopped = new Promise<Error | undefined>((resolve) => server.close(resolve));
-    // http-terminator: `Connection: close` on in-flight responses, idle
-    // keep-alive sockets destroyed now, busy ones at closeTimeoutMs.
-    // Bound it ourselves too: a socket it never saw would keep it waiting.
-    const closed = await withDeadline(opts.closeTimeoutMs + TERMINATE_MARGIN_MS, () => terminator.terminate());
-    if (closed.status === 'failed' && (closed.error as { code?: unknown } | null)?.code !== 'ERR_SERVER_NOT_RUNNING') {
-      logger.warn({ err: closed.error }, 'throughline: closing the server failed');
+    for (const step of PHASE_STEPS) {
+      enter(step.phase);
+      // The shutdown span ends before the flush so that it is exported with it.
+      if (step.phase === 'flushing') endSpan(span, shutdown.found);
+      const stepStartedAt = performance.now();
+      await step.run(shutdown);
+      durationsMs[step.phase] = performance.now() - stepStartedAt;
     }
-    const stopError = closed.status === 'timeout' ? undefined : await stopped;
-    if (stopError && (stopError as { code?: unknown }).code !== 'ERR_SERVER_NOT_RUNNING') {
-      logger.warn({ err: stopError }, 'throughline: server.close() failed');
-    }
-    // http-terminator resolves before the 'close' events of the sockets it destroyed.
-    await connections.settled(SOCKETS_SETTLE_MS);
-    const socketsDestroyed = connections.destroyedBusy();
-    if (socketsDestroyed > 0 || closed.status === 'timeout') timedOut.push('closing');
-
-    durationsMs.closing = enter('jobs');
-    const jobs = await drainDetached({ timeoutMs: opts.jobsTimeoutMs });
-    if (jobs.abandoned.length > 0) {
-      timedOut.push('jobs');
-      logger.warn({ abandoned: jobs.abandoned }, 'throughline: detached jobs abandoned at shutdown');
-    }
-
-    durationsMs.jobs = enter('hooks');
-    const hooksFailed: string[] = [];
-    for (const [i, hook] of opts.beforeExit.entries()) {
-      const name = hook.name || `beforeExit[${i}]`;
-      const outcome = await withDeadline(opts.hookTimeoutMs, hook);
-      if (outcome.status === 'ok') continue;
-      hooksFailed.push(name);
-      if (outcome.status === 'timeout') {
-        if (!timedOut.includes('hooks')) timedOut.push('hooks');
-        logger.error({ hook: name, timeoutMs: opts.hookTimeoutMs }, 'throughline: beforeExit hook timed out');
-      } else {
-        span.recordException(outcome.error instanceof Error ? outcome.error : String(outcome.error));
-        logger.error({ hook: name, err: outcome.error }, 'throughline: beforeExit hook failed');
-      }
-    }
-
-    durationsMs.hooks = enter('flushing');
-    span.setAttributes({
-      'throughline.shutdown.in_flight_at_start': inFlightAtStart,
-      'throughline.shutdown.sockets_destroyed': socketsDestroyed,
-      'throughline.shutdown.jobs_abandoned': jobs.abandoned.length,
-      'throughline.shutdown.hooks_failed': hooksFailed.length,
-    });
-    if (timedOut.length > 0 || hooksFailed.length > 0) span.setStatus({ code: SpanStatusCode.ERROR, message: `timed out: ${timedOut.join(', ') || 'none'}; hooks failed: ${hooksFailed.length}` });
-    // The shutdown span ends before the flush so that it is exported with it.
-    span.end();
-    let flush: FlushResult = 'skipped';
-    const { telemetry } = opts;
-    if (telemetry) {
-      const flushed = await withDeadline(opts.flushTimeoutMs, async () => {
-        await telemetry.forceFlush?.();
-        await telemetry.shutdown();
-      });
-      flush = flushed.status;
-      if (flushed.status === 'timeout') timedOut.push('flushing');
-      if (flushed.status !== 'ok') logger.error({ err: flushed.status === 'failed' ? flushed.error : undefined, flush }, 'throughline: telemetry flush did not complete');
-    }
-    durationsMs.flushing = enter('stopped');
+    enter('stopped');
+    // Stopped: the process state forgets this shutdown (a new one may take the server).
+    registry.release(server, entry);
     connections.dispose();
-    const report: ShutdownReport = {
-      reason,
-      durationsMs,
-      totalMs: performance.now() - startedAt,
-      inFlightAtStart,
-      servedWhileDraining,
-      socketsDestroyed,
-      jobsCompleted: jobs.completed + jobs.failed,
-      jobsAbandoned: jobs.abandoned,
-      hooksFailed,
-      flush,
-      timedOut,
-      exitCode: timedOut.length > 0 || hooksFailed.length > 0 || flush === 'failed' ? 1 : 0,
-    };
+    const report = buildReport(reason, shutdown.found, durationsMs, performance.now() - startedAt);
     logger.info({ report }, 'throughline: shutdown complete');
     return report;
   }
 
   function terminate(reason = 'terminate()'): Promise<ShutdownReport> {
     if (running === undefined) {
-      shutdownStarted();
+      registry.started();
       running = run(reason);
     }
     return running;
@@ -235,6 +152,22 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     );
   });
 
+  const entry = {
+    phase: () => current,
+    connections: () => connections.counts(),
+    uninstall,
+  };
+  function uninstall(): void {
+    removeSignals();
+    registry.release(server, entry);
+    // A shutdown under way keeps its own listeners until it has stopped.
+    if (running && current !== 'stopped') return;
+    connections.dispose();
+    for (const { event, listener } of adopted.splice(0)) server.removeListener(event, listener);
+  }
+  registry.claim(server, entry);
+  ensureLifecycleMetrics();
+
   return {
     terminate,
     phase: () => current,
@@ -242,9 +175,19 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    uninstall() {
-      removeSignals();
-      if (!running) connections.dispose();
-    },
+    uninstall,
   };
+}
+
+function endSpan(span: Span, found: RunFindings): void {
+  span.setAttributes({
+    'throughline.shutdown.in_flight_at_start': found.inFlightAtStart,
+    'throughline.shutdown.sockets_destroyed': found.socketsDestroyed,
+    'throughline.shutdown.jobs_abandoned': found.jobs.abandoned.length,
+    'throughline.shutdown.hooks_failed': found.hooksFailed.length,
+  });
+  if (found.timedOut.length > 0 || found.hooksFailed.length > 0) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `timed out: ${found.timedOut.join(', ') || 'none'}; hooks failed: ${found.hooksFailed.length}` });
+  }
+  span.end();
 }

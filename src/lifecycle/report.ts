@@ -1,4 +1,4 @@
-import type { AbandonedJob } from '../detached/registry.js';
+import type { AbandonedJob, DrainReport } from '../detached/registry.js';
 import type { ShutdownPhase } from '../internal/channels.js';
 
 /** How the flushing phase ended; `skipped` when no `telemetry` option was given. */
@@ -39,4 +39,67 @@ export interface ShutdownReport {
   readonly timedOut: readonly TimedPhase[];
   /** The exit code a signal-started shutdown uses: 0, or 1 if a phase timed out, a hook failed or the flush failed. */
   readonly exitCode: 0 | 1;
+}
+
+/** What the phases of one shutdown found, filled in as they run (src/lifecycle/phases.ts). */
+export interface RunFindings {
+  inFlightAtStart: number;
+  servedWhileDraining: number;
+  socketsDestroyed: number;
+  jobs: DrainReport;
+  hooksFailed: string[];
+  flush: FlushResult;
+  timedOut: TimedPhase[];
+}
+
+/**
+ * Empty findings, for a shutdown about to start.
+ *
+ * @example
+ * const found = createFindings(connections.inFlight());
+ */
+export function createFindings(inFlightAtStart: number): RunFindings {
+  return {
+    inFlightAtStart,
+    servedWhileDraining: 0,
+    socketsDestroyed: 0,
+    jobs: { completed: 0, failed: 0, abandoned: [] },
+    hooksFailed: [],
+    flush: 'skipped',
+    timedOut: [],
+  };
+}
+
+/**
+ * The exit policy, in one place: 1 when anything was cut, abandoned, timed
+ * out or failed, else 0.
+ *
+ * @example
+ * exitCodeOf(found); // 0 | 1
+ */
+export function exitCodeOf(found: RunFindings): 0 | 1 {
+  return found.timedOut.length > 0 || found.hooksFailed.length > 0 || found.flush === 'failed' ? 1 : 0;
+}
+
+/**
+ * The report of a finished shutdown, from what its phases found.
+ *
+ * @example
+ * const report = buildReport(reason, found, durationsMs, totalMs);
+ */
+export function buildReport(reason: string, found: RunFindings, durationsMs: Record<TimedPhase, number>, totalMs: number): ShutdownReport {
+  return {
+    reason,
+    durationsMs,
+    totalMs,
+    inFlightAtStart: found.inFlightAtStart,
+    servedWhileDraining: found.servedWhileDraining,
+    socketsDestroyed: found.socketsDestroyed,
+    jobsCompleted: found.jobs.completed + found.jobs.failed,
+    jobsAbandoned: found.jobs.abandoned,
+    hooksFailed: found.hooksFailed,
+    flush: found.flush,
+    timedOut: found.timedOut,
+    exitCode: exitCodeOf(found),
+  };
 }

@@ -1,5 +1,6 @@
 import { diag, propagation, ROOT_CONTEXT, type Context, type TextMapGetter, type TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
+import { processState } from '../internal/state.js';
 import { createW3CTraceContextPropagator } from './w3c-trace-context.js';
 
 /**
@@ -13,8 +14,6 @@ export function createDefaultPropagator(): TextMapPropagator {
   });
 }
 
-let fallback: TextMapPropagator | undefined;
-
 /**
  * The globally registered propagator, or the default one when the global is
  * still the API's no-op (which has no fields), so throughline works standalone
@@ -22,7 +21,8 @@ let fallback: TextMapPropagator | undefined;
  */
 export function activePropagator(): TextMapPropagator {
   if (propagation.fields().length > 0) return propagation;
-  return (fallback ??= createDefaultPropagator());
+  const state = processState();
+  return (state.fallbackPropagator ??= createDefaultPropagator());
 }
 
 /**

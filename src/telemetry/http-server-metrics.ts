@@ -1,5 +1,6 @@
 import { createNoopMeter, metrics, type Histogram, type MeterProvider } from '@opentelemetry/api';
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_URL_SCHEME, METRIC_HTTP_SERVER_REQUEST_DURATION } from '@opentelemetry/semantic-conventions';
+import { processState } from '../internal/state.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 
 /**
@@ -47,8 +48,8 @@ export interface HttpServerInstruments {
 }
 
 // Instruments belong to a meter provider; a provider swapped in later (tests,
-// or setupTelemetry() called after the middleware was created) gets its own.
-const byProvider = new WeakMap<MeterProvider, HttpServerInstruments>();
+// or setupTelemetry() called after the middleware was created) gets its own
+// (kept in the process state).
 
 /**
  * The HTTP server instruments on `provider` (the global one by default),
@@ -58,6 +59,7 @@ const byProvider = new WeakMap<MeterProvider, HttpServerInstruments>();
  * httpServerInstruments().duration.record(0.012, { 'http.request.method': 'GET', 'url.scheme': 'http' });
  */
 export function httpServerInstruments(provider: MeterProvider = metrics.getMeterProvider()): HttpServerInstruments {
+  const byProvider = processState().httpInstruments;
   let instruments = byProvider.get(provider);
   if (instruments === undefined) {
     const meter = provider.getMeter(TRACER_NAME, TRACER_VERSION);

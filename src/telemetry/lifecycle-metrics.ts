@@ -1,20 +1,12 @@
-// Lifecycle metrics are fed by the diagnostics channels (src/internal/channels.ts)
-// rather than by calls from shutdown or detached work: those areas stay free of
-// telemetry, and nothing is observed until setupTelemetry() subscribes.
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import type { MeterProvider, ObservableResult } from '@opentelemetry/api';
-import {
-  jobChannel,
-  phaseChannel,
-  serverChannel,
-  SHUTDOWN_PHASES,
-  type JobEvent,
-  type PhaseEvent,
-  type ServerEvent,
-  type ShutdownPhase,
-} from '../internal/channels.js';
+// Lifecycle metrics read the process state (src/internal/state.ts) when they
+// are collected: jobs running and settled, the shutdown phase, each
+// gracefulShutdown()'s connections. Nothing is pushed to them, so jobs that
+// started, or servers handed to gracefulShutdown(), before the instruments
+// existed are counted all the same. Only phase durations are events: they
+// happen during a shutdown, long after any setup.
+import { createNoopMeter, metrics, type MeterProvider, type ObservableResult } from '@opentelemetry/api';
+import { SHUTDOWN_PHASES, type ShutdownPhase } from '../internal/channels.js';
+import { processState } from '../internal/state.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 
 /**
@@ -65,30 +57,25 @@ export const ATTR_JOB_OUTCOME = 'throughline.job.outcome';
  */
 export const ATTR_CONNECTION_STATE = 'http.connection.state';
 
-interface ServerWatch {
-  readonly server: Server;
-  readonly sockets: Set<Socket>;
-  readonly busy: Map<Socket, number>;
-  readonly connectionEvent: 'connection' | 'secureConnection';
-  readonly onConnection: (socket: Socket) => void;
-  readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
-}
-
 /**
- * Creates the lifecycle instruments on `provider` and subscribes them to the
- * diagnostics channels; returns the function that unsubscribes and stops
- * watching servers. Called by {@link setupTelemetry}.
+ * Creates the lifecycle instruments on `provider` (the global meter provider
+ * by default) unless it has them already; returns the function that removes
+ * them. `setupTelemetry()` calls it with its own provider; `gracefulShutdown()`,
+ * `traceContext()` and `healthRoutes()` call it for the global one, so an app
+ * that runs the OpenTelemetry NodeSDK instead of `setupTelemetry()` gets them too.
  *
  * @example
- * const stop = subscribeLifecycleMetrics(meterProvider);
+ * const remove = ensureLifecycleMetrics(meterProvider);
  * // ... later, in shutdown():
- * stop();
+ * remove();
  */
-export function subscribeLifecycleMetrics(provider: MeterProvider): () => void {
+export function ensureLifecycleMetrics(provider: MeterProvider = metrics.getMeterProvider()): () => void {
+  const installed = processState().lifecycleMeters;
+  const existing = installed.get(provider);
+  if (existing) return existing;
   const meter = provider.getMeter(TRACER_NAME, TRACER_VERSION);
-  let phase: ShutdownPhase = 'running';
-  const runningJobs = new Set<number>();
-  const watches = new Map<Server, ServerWatch>();
+  // The API's no-op provider: nothing would ever read these instruments.
+  if (meter === createNoopMeter()) return () => {};
 
   const phaseGauge = meter.createObservableGauge(LIFECYCLE_METRICS.phase, {
     description: 'Current shutdown phase: 1 for the current phase, 0 for the others.',
@@ -107,95 +94,50 @@ export function subscribeLifecycleMetrics(provider: MeterProvider): () => void {
     description: 'Detached jobs running now.',
     unit: '{job}',
   });
-  const jobsSettled = meter.createCounter(LIFECYCLE_METRICS.jobsSettled, {
+  const jobsSettled = meter.createObservableCounter(LIFECYCLE_METRICS.jobsSettled, {
     description: 'Detached jobs that settled, by outcome (completed, failed, abandoned at shutdown).',
     unit: '{job}',
   });
 
   const observePhase = (result: ObservableResult) => {
+    const phase = processState().shutdowns.furthestPhase();
     for (const p of SHUTDOWN_PHASES) result.observe(p === phase ? 1 : 0, { [ATTR_SHUTDOWN_PHASE]: p });
   };
   const observeConnections = (result: ObservableResult) => {
     let active = 0;
-    let total = 0;
-    for (const watch of watches.values()) {
-      total += watch.sockets.size;
-      active += watch.busy.size;
+    let open = 0;
+    for (const entry of processState().shutdowns.entries()) {
+      const counts = entry.connections();
+      open += counts.open;
+      active += Math.min(counts.active, counts.open);
     }
     result.observe(active, { [ATTR_CONNECTION_STATE]: 'active' });
-    result.observe(total - active, { [ATTR_CONNECTION_STATE]: 'idle' });
+    result.observe(open - active, { [ATTR_CONNECTION_STATE]: 'idle' });
   };
-  const observeJobs = (result: ObservableResult) => result.observe(runningJobs.size);
+  const observeJobsRunning = (result: ObservableResult) => result.observe(processState().jobs.running());
+  const observeJobsSettled = (result: ObservableResult) => {
+    const totals = processState().jobs.totals();
+    for (const outcome of ['completed', 'failed', 'abandoned'] as const) result.observe(totals[outcome], { [ATTR_JOB_OUTCOME]: outcome });
+  };
+  const onPhase = (_phase: ShutdownPhase, previous: ShutdownPhase, previousDurationMs: number) => {
+    // `running` lasts from start-up to terminate(): an uptime, not a phase duration.
+    if (previous !== 'running') phaseDuration.record(previousDurationMs / 1000, { [ATTR_SHUTDOWN_PHASE]: previous });
+  };
   phaseGauge.addCallback(observePhase);
   connections.addCallback(observeConnections);
-  jobsRunning.addCallback(observeJobs);
+  jobsRunning.addCallback(observeJobsRunning);
+  jobsSettled.addCallback(observeJobsSettled);
+  const listeners = processState().shutdowns.phaseListeners;
+  listeners.add(onPhase);
 
-  const onPhase = (message: unknown) => {
-    const event = message as PhaseEvent;
-    phase = event.phase;
-    // `running` lasts from start-up to terminate(): an uptime, not a phase duration.
-    if (event.previous !== 'running') {
-      phaseDuration.record(event.previousDurationMs / 1000, { [ATTR_SHUTDOWN_PHASE]: event.previous });
-    }
-  };
-  const onJob = (message: unknown) => {
-    const event = message as JobEvent;
-    if (event.type === 'start') {
-      runningJobs.add(event.id);
-      return;
-    }
-    runningJobs.delete(event.id);
-    if (event.outcome !== undefined) jobsSettled.add(1, { [ATTR_JOB_OUTCOME]: event.outcome });
-  };
-  const onServer = (message: unknown) => {
-    const { server } = message as ServerEvent;
-    if (!watches.has(server)) watches.set(server, watchServer(server));
-  };
-  subscribe(phaseChannel.name, onPhase);
-  subscribe(jobChannel.name, onJob);
-  subscribe(serverChannel.name, onServer);
-
-  return function unsubscribeLifecycleMetrics() {
-    unsubscribe(phaseChannel.name, onPhase);
-    unsubscribe(jobChannel.name, onJob);
-    unsubscribe(serverChannel.name, onServer);
+  const remove = function removeLifecycleMetrics() {
     phaseGauge.removeCallback(observePhase);
     connections.removeCallback(observeConnections);
-    jobsRunning.removeCallback(observeJobs);
-    for (const watch of watches.values()) {
-      watch.server.removeListener(watch.connectionEvent, watch.onConnection);
-      watch.server.removeListener('request', watch.onRequest);
-    }
-    watches.clear();
+    jobsRunning.removeCallback(observeJobsRunning);
+    jobsSettled.removeCallback(observeJobsSettled);
+    listeners.delete(onPhase);
+    installed.delete(provider);
   };
-}
-
-// Node keeps no public per-state socket list, so count sockets from the moment
-// the server is handed over. Connections opened before that are not seen; the
-// handover happens at start-up, right after listen().
-function watchServer(server: Server): ServerWatch {
-  const sockets = new Set<Socket>();
-  const busy = new Map<Socket, number>();
-  const onConnection = (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      busy.delete(socket);
-    });
-  };
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    if (!sockets.has(socket)) onConnection(socket);
-    busy.set(socket, (busy.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      const n = (busy.get(socket) ?? 1) - 1;
-      if (n <= 0) busy.delete(socket);
-      else busy.set(socket, n);
-    });
-  };
-  // An https.Server's requests arrive on the TLS socket, not the raw one.
-  const connectionEvent = 'setSecureContext' in server ? 'secureConnection' : 'connection';
-  server.on(connectionEvent, onConnection);
-  server.on('request', onRequest);
-  return { server, sockets, busy, connectionEvent, onConnection, onRequest };
+  installed.set(provider, remove);
+  return remove;
 }

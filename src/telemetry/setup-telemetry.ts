@@ -8,6 +8,7 @@ import { BatchSpanProcessor, TracerProvider, type SpanExporter } from '@opentele
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from '../context/context-manager.js';
 import { AlreadyInitializedError } from '../errors.js';
+import { processState } from '../internal/state.js';
 import {
   expectBoolean,
   expectNumber,
@@ -17,7 +18,7 @@ import {
   rejectUnknownKeys,
 } from '../internal/validate.js';
 import { createDefaultPropagator } from '../propagation/propagator.js';
-import { subscribeLifecycleMetrics } from './lifecycle-metrics.js';
+import { ensureLifecycleMetrics } from './lifecycle-metrics.js';
 import {
   closeMetricsServer,
   createMetricsHandler,
@@ -104,8 +105,6 @@ const KNOWN = ['serviceName', 'serviceVersion', 'serviceInstanceId', 'prometheus
 // How long shutdown() lets a scrape in progress finish on the metrics server.
 const METRICS_SERVER_GRACE_MS = 1000;
 
-let current: Telemetry | undefined;
-
 /**
  * Wires OpenTelemetry for an Express service in one call: the
  * AsyncLocalStorage context manager, W3C Trace Context + Baggage propagators,
@@ -122,7 +121,7 @@ let current: Telemetry | undefined;
  */
 export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
   const opts = validate(options);
-  if (current !== undefined) {
+  if (processState().telemetry !== undefined) {
     throw new AlreadyInitializedError(
       'setupTelemetry() was already called in this process. Keep the handle it returned and pass it around ' +
         '(for example to gracefulShutdown(server, { telemetry })), or call its shutdown() before setting up again.',
@@ -164,7 +163,7 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
   ensureContextManager();
   propagation.setGlobalPropagator(createDefaultPropagator());
 
-  const stopLifecycle = subscribeLifecycleMetrics(meterProvider);
+  const stopLifecycle = ensureLifecycleMetrics(meterProvider);
   const stopRuntime = opts.runtimeMetrics ? startRuntimeMetrics(meterProvider) : () => {};
   const metricsHandler = createMetricsHandler(reader);
   const metricsServer = opts.prometheus && startMetricsServer(metricsHandler, opts.prometheus);
@@ -194,11 +193,11 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
         metrics.disable();
         propagation.disable();
         if (tracerProvider) trace.disable();
-        if (current === telemetry) current = undefined;
+        if (processState().telemetry === telemetry) processState().telemetry = undefined;
       })());
     },
   };
-  current = telemetry;
+  processState().telemetry = telemetry;
   return telemetry;
 }
 
