@@ -403,6 +403,32 @@ describe('gracefulShutdown()', () => {
     await gracefulShutdown(server, FAST).terminate();
   });
 
+  for (const flavour of SERVER_FLAVOURS) {
+    it(`uninstall() leaves no listener it added on the ${flavour.name} server or the process`, async () => {
+      const { server } = await flavour.listen(express());
+      const events = ['connection', 'secureConnection', 'request', 'upgrade', 'close'] as const;
+      const counts = () => [...events.map((e) => server.listenerCount(e)), process.listenerCount('SIGTERM'), process.listenerCount('SIGINT')];
+      const before = counts();
+      const shutdown = gracefulShutdown(server);
+      assert.notDeepEqual(counts(), before, 'it installed listeners');
+      shutdown.uninstall();
+      assert.deepEqual(counts(), before);
+      await gracefulShutdown(server, FAST).terminate();
+    });
+  }
+
+  it('one handle per server: a second gracefulShutdown() throws and installs nothing, until uninstall()', async () => {
+    const { server } = await idleServer();
+    const first = gracefulShutdown(server, FAST);
+    const counts = () => [server.listenerCount('connection'), server.listenerCount('request')];
+    const installed = counts();
+    assert.throws(() => gracefulShutdown(server, FAST), /already manages this server.*uninstall\(\)/);
+    assert.deepEqual(counts(), installed, 'the refused call left nothing behind');
+    first.uninstall();
+    const report = await gracefulShutdown(server, FAST).terminate();
+    assert.equal(report.exitCode, 0);
+  });
+
   it('validates its options with TypeErrors that name the option', async () => {
     const { server } = await idleServer();
     assert.throws(() => gracefulShutdown(server, { drainDelayMs: -1 }), /Expected `drainDelayMs` to be a finite number >= 0, got `-1`/);

@@ -58,6 +58,13 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
   const opts = resolveShutdownOptions(options);
   const { logger } = opts;
   const registry = processState().shutdowns;
+  // Claimed before anything is installed: a second call on the server throws and leaves nothing behind.
+  const entry = {
+    phase: () => current,
+    connections: () => connections.counts(),
+    uninstall,
+  };
+  registry.claim(server, entry);
   const connections = trackConnections(server);
   // http-terminator must see every socket from the start, and offers no way
   // to remove its listeners: note which ones it adds so uninstall() can.
@@ -152,11 +159,6 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     );
   });
 
-  const entry = {
-    phase: () => current,
-    connections: () => connections.counts(),
-    uninstall,
-  };
   function uninstall(): void {
     removeSignals();
     registry.release(server, entry);
@@ -165,7 +167,6 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     connections.dispose();
     for (const { event, listener } of adopted.splice(0)) server.removeListener(event, listener);
   }
-  registry.claim(server, entry);
   ensureLifecycleMetrics();
 
   return {
