@@ -148,7 +148,8 @@ describe('detached work and carriers', () => {
       const handle = runDetached(() => 'x', { name: 'cron' });
       await handle.done;
       const [job] = tracing.spansNamed('cron');
-      assert.equal(job?.parentSpanContext, undefined);
+      assert.ok(job, 'the job span was exported');
+      assert.equal(job.parentSpanContext, undefined);
     });
 
     for (const [label, job] of [
@@ -462,8 +463,11 @@ describe('detached work and carriers', () => {
       });
       const seenTrace = runWithContext({ traceparent: TRACEPARENT }, () => tryGetTraceContext(), { destination: 'q' });
       const [consumer] = tracing.spansNamed('process q');
-      assert.equal(consumer?.parentSpanContext, undefined);
-      assert.equal(seenTrace?.traceId, consumer?.spanContext().traceId);
+      // Checked first: with no span and no context both sides below would be undefined, and equal.
+      assert.ok(consumer, 'the consumer span was exported');
+      assert.ok(seenTrace, 'the consumer ran in a context');
+      assert.equal(consumer.parentSpanContext, undefined);
+      assert.equal(seenTrace.traceId, consumer.spanContext().traceId);
       assert.match(seen.warnings[0] ?? '', /could not extract a context from a carrier/);
     });
 

@@ -66,9 +66,18 @@ function signatureOf(name: string, symbol: ts.Symbol, checker: ts.TypeChecker): 
   return { code: `const ${name}: ${type}`, table: [] };
 }
 
+/** The subpath entry points and their source files (package.json `exports`). */
+const SUBPATH_ENTRIES = {
+  'throughline/core': 'src/core.ts',
+  'throughline/express': 'middleware/index.ts',
+  'throughline/shutdown': 'src/shutdown.ts',
+  'throughline/telemetry': 'src/telemetry.ts',
+} as const;
+
 /** The markdown of docs/api.md. */
 export function renderApiReference(): string {
-  const program = ts.createProgram([entry], {
+  const subpaths = Object.entries(SUBPATH_ENTRIES).map(([name, file]) => [name, fileURLToPath(new URL(`../../${file}`, import.meta.url))] as const);
+  const program = ts.createProgram([entry, ...subpaths.map(([, file]) => file)], {
     strict: true,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -81,9 +90,19 @@ export function renderApiReference(): string {
   const out = [
     '# API reference',
     '',
-    'Every export of `throughline`, generated from the source (`npm run docs:api`); a test fails when this file and the code disagree. Guides: [getting started](getting-started.md), [context pitfalls](context-pitfalls.md), [Kubernetes](kubernetes.md), [metrics](metrics.md).',
+    'Every export of `throughline`, generated from the source (`npm run docs:api`); a test fails when this file and the code disagree. Each one also comes from a lighter subpath entry point, named under it ([architecture](architecture.md#entry-points)). Guides: [getting started](getting-started.md), [context pitfalls](context-pitfalls.md), [Kubernetes](kubernetes.md), [metrics](metrics.md).',
     '',
   ];
+  // Which subpath entry exports each name, so the reference says where to import it from.
+  const entryOf = new Map<string, string>();
+  for (const [name, file] of subpaths) {
+    for (const statement of program.getSourceFile(file)?.statements ?? []) {
+      if (!ts.isExportDeclaration(statement) || statement.exportClause === undefined || !ts.isNamedExports(statement.exportClause)) continue;
+      for (const element of statement.exportClause.elements) entryOf.set(element.name.text, name);
+    }
+  }
+  // The file's own header (everything before its first blank line) is not a section.
+  const headerEnd = source.text.indexOf('\n\n');
   const toc: string[] = [];
   const body: string[] = [];
   // GitHub's anchors: lower case, punctuation dropped, spaces as hyphens, and
@@ -100,8 +119,8 @@ export function renderApiReference(): string {
     if (!ts.isExportDeclaration(statement) || statement.exportClause === undefined || !ts.isNamedExports(statement.exportClause)) continue;
     const comments = ts.getLeadingCommentRanges(source.text, statement.getFullStart()) ?? [];
     for (const range of comments) {
+      if (range.pos < headerEnd) continue;
       const heading = source.text.slice(range.pos, range.end).replace(/^\/\/\s*/, '').trim();
-      if (heading.startsWith('The public API')) continue;
       body.push(`## ${heading}`, '');
       anchor(heading);
       toc.push(`- ${heading}`);
@@ -115,6 +134,8 @@ export function renderApiReference(): string {
       const { text, examples } = docOf(symbol, checker);
       toc.push(`  - [\`${name}\`](#${anchor(name)})`);
       body.push(`### ${name}`, '', '```typescript', code, '```', '');
+      const from = entryOf.get(name);
+      if (from !== undefined) body.push(`Import from \`${from}\` (or \`throughline\`).`, '');
       if (text !== '') body.push(text, '');
       if (table.length > 0) body.push(...table, '');
       for (const example of examples) body.push('Example:', '', '```typescript', example, '```', '');
