@@ -29,6 +29,7 @@ import { tracingEnabled } from '../../src/internal/recording.js';
 import { TRACER_NAME, TRACER_VERSION } from '../../src/internal/tracer.js';
 import { extractOrRoot } from '../../src/propagation/propagator.js';
 import { httpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
+import { ensureLifecycleMetrics } from '../../src/telemetry/lifecycle-metrics.js';
 import { requestAttributes, schemeOf } from './attributes.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import { resolveTraceContextOptions, type TraceContextOptions } from './options.js';
@@ -83,6 +84,7 @@ function ensureValidSpan(span: Span): Span {
 export function traceContext(options?: TraceContextOptions) {
   const opts = resolveTraceContextOptions(options);
   ensureContextManager();
+  ensureLifecycleMetrics();
   const tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
 
   return function traceContext(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
