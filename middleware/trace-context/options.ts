@@ -3,7 +3,6 @@ import type { IncomingMessage } from 'node:http';
 import {
   expectFunction,
   expectOptionsObject,
-  expectString,
   invalidOption,
   rejectUnknownKeys,
 } from '../../src/internal/validate.js';
@@ -51,6 +50,11 @@ export interface ResolvedTraceContextOptions {
   spanAttributes: ((req: IncomingMessage) => Attributes) | undefined;
 }
 
+// RFC 9110 §5.1: field-name = token; tchar = "!" / "#" / "$" / "%" / "&" /
+// "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA.
+// Anything else makes res.setHeader() throw on every request.
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -82,7 +86,13 @@ export function resolveTraceContextOptions(input: unknown): ResolvedTraceContext
   else throw invalidOption('trustIncoming', 'a boolean or a function (req) => boolean', trust);
 
   const header = o['requestIdHeader'];
-  const requestIdHeader = header === false ? false : expectString('requestIdHeader', header).toLowerCase();
+  let requestIdHeader: string | false = false;
+  if (header !== false) {
+    if (typeof header !== 'string' || !HTTP_TOKEN.test(header)) {
+      throw invalidOption('requestIdHeader', 'an HTTP header name (RFC 9110 token: letters, digits and !#$%&\'*+-.^_`|~) or false', header);
+    }
+    requestIdHeader = header.toLowerCase();
+  }
   const attrs = o['spanAttributes'];
   return {
     ignore: ignoreMatcher(o['ignore'], raw['ignore'] === undefined),

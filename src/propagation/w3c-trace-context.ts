@@ -9,6 +9,7 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
+import { trimOws } from './ows.js';
 import { parseTraceState } from './trace-state.js';
 
 export const TRACEPARENT = 'traceparent';
@@ -25,6 +26,15 @@ const HEX16 = /^[0-9a-f]{16}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 const ZERO32 = '0'.repeat(32);
 const ZERO16 = '0'.repeat(16);
+
+/**
+ * A `traceparent` longer than this restarts the trace unread. Version 00 is
+ * exactly 55 characters; a future version may append fields after a dash, and
+ * a non-HTTP carrier may keep surrounding spaces: 512 leaves more than 400
+ * characters for both. No specification draft so far (Level 2, Level 3) adds
+ * a field, so only hostile or broken values are refused.
+ */
+export const MAX_TRACEPARENT_LENGTH = 512;
 
 // The random flag lives on the trace, not the span: the SDK builds child span
 // contexts with the sampled bit only, so remember which trace id arrived with
@@ -44,11 +54,18 @@ export interface ParsedTraceparent {
  * returns `undefined` when the trace must restart: version `ff`, a version
  * that is not two lowercase hex digits, version 00 with anything but exactly
  * 55 characters, a future version shorter than 55 characters or not followed
- * by `-`, upper-case or non-hex ids, all-zero ids. Surrounding spaces and tabs
- * (HTTP optional whitespace) are ignored.
+ * by `-`, upper-case or non-hex ids, all-zero ids, or a value longer than
+ * {@link MAX_TRACEPARENT_LENGTH} (512) characters. Surrounding spaces and tabs
+ * (HTTP optional whitespace) are ignored. Never throws; linear in the
+ * header's length, which is checked before anything else.
+ *
+ * @example
+ * parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')?.traceId;
+ * // '4bf92f3577b34da6a3ce929d0e0e4736'
  */
 export function parseTraceparent(header: string): ParsedTraceparent | undefined {
-  const value = header.replace(/^[ \t]+|[ \t]+$/g, '');
+  if (typeof header !== 'string' || header.length > MAX_TRACEPARENT_LENGTH) return undefined;
+  const value = trimOws(header);
   const version = value.slice(0, 2);
   if (!HEX2.test(version) || version === 'ff' || value[2] !== '-') return undefined;
   if (version === '00' ? value.length !== 55 : value.length < 55 || (value.length > 55 && value[55] !== '-')) {
