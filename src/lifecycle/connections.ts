@@ -260,6 +260,7 @@ export function trackConnections(server: ShutdownServer): ConnectionTracker {
     const conn = conns.get(key(stream.session!.socket));
     if (conn) conn.busy++;
     active.add(stream);
+    if (draining) arrived++;
     stream.once('finish', () => finishedOne(conn, stream));
     stream.once('close', () => cutOne(conn, stream));
   };
