@@ -9,7 +9,8 @@ export type ShutdownServer = Server | Http2Server | Http2SecureServer;
  * One WebSocket connection as `closing` needs it; a `ws` `WebSocket` satisfies it.
  *
  * @example
- * const socket: WebSocketLike = wss.clients.values().next().value;
+ * // What closing calls on each client of a `ws` WebSocketServer:
+ * const goingAway = (socket: WebSocketLike) => socket.close(1001, 'server shutting down');
  */
 export interface WebSocketLike {
   /** 0 connecting, 1 open, 2 closing, 3 closed (the WebSocket API's values). */
@@ -25,8 +26,10 @@ export interface WebSocketLike {
  * (throughline does not import `ws`).
  *
  * @example
- * const wss = new WebSocketServer({ server });
- * gracefulShutdown(server, { websockets: wss });
+ * // With ws: const wss = new WebSocketServer({ server }); gracefulShutdown(server, { websockets: wss });
+ * const server = http.createServer();
+ * const sockets: WebSocketServerLike = { clients: new Set<WebSocketLike>() };
+ * gracefulShutdown(server, { websockets: sockets });
  */
 export interface WebSocketServerLike {
   /** The open connections (`ws` keeps them in a Set when `clientTracking` is on, its default). */
