@@ -68,7 +68,7 @@ describe('documented defaults', () => {
     const { drainDelayMs, closeTimeoutMs, jobsTimeoutMs, hookTimeoutMs, flushTimeoutMs } = GRACEFUL_SHUTDOWN_DEFAULTS;
     const worstCaseS = (drainDelayMs + closeTimeoutMs + jobsTimeoutMs + hookTimeoutMs + flushTimeoutMs + CLOSING_MARGINS_MS) / 1000;
     const guide = read('docs/kubernetes.md');
-    assert.equal(worstCaseS, 31);
+    assert.equal(worstCaseS, 30);
     assert.match(guide, new RegExp(`${worstCaseS} s in the worst case`));
     const grace = Number(/terminationGracePeriodSeconds: (\d+)/.exec(guide)?.[1]);
     assert.ok(grace > worstCaseS, `terminationGracePeriodSeconds ${grace} must exceed the ${worstCaseS} s worst case`);

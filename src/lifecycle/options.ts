@@ -6,6 +6,7 @@ import {
   invalidOption,
   rejectUnknownKeys,
 } from '../internal/validate.js';
+import type { WebSocketServerLike } from './connections.js';
 import { diagLogger, type ShutdownLogger } from './logger.js';
 
 /**
@@ -60,6 +61,11 @@ export interface GracefulShutdownOptions {
   forceExitOnSecondSignal?: boolean;
   /** Called with the exit code when a signal-started shutdown ends (or a second signal forces it). */
   exit?: (code: number) => void;
+  /**
+   * WebSocket servers (`ws`) on this server: when closing starts their clients
+   * get close code 1001 and the close handshake, within `closeTimeoutMs`.
+   */
+  websockets?: WebSocketServerLike | readonly WebSocketServerLike[];
 }
 
 /** The defaults of `gracefulShutdown()`; they add up to 28 s, under Kubernetes' default 30 s grace period. */
@@ -85,6 +91,7 @@ export interface ResolvedShutdownOptions {
   readonly signals: readonly NodeJS.Signals[];
   readonly forceExitOnSecondSignal: boolean;
   readonly exit: (code: number) => void;
+  readonly websockets: readonly WebSocketServerLike[];
 }
 
 const KNOWN = [
@@ -99,7 +106,21 @@ const KNOWN = [
   'signals',
   'forceExitOnSecondSignal',
   'exit',
+  'websockets',
 ] as const;
+
+function resolveWebsockets(value: unknown): WebSocketServerLike[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? (value as unknown[]) : [value];
+  list.forEach((wss, i) => {
+    const clients = (wss as { clients?: unknown } | null)?.clients;
+    if (clients === null || typeof clients !== 'object' || typeof (clients as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      const name = Array.isArray(value) ? `websockets[${i}]` : 'websockets';
+      throw invalidOption(name, 'a WebSocket server with a `clients` Set (ws WebSocketServer with clientTracking)', wss);
+    }
+  });
+  return list as WebSocketServerLike[];
+}
 
 export function resolveShutdownOptions(input: unknown): ResolvedShutdownOptions {
   const raw = expectOptionsObject('options', input);
@@ -134,6 +155,7 @@ export function resolveShutdownOptions(input: unknown): ResolvedShutdownOptions 
     logger: logger as ShutdownLogger,
     signals: signals as NodeJS.Signals[],
     forceExitOnSecondSignal: expectBoolean('forceExitOnSecondSignal', merged.forceExitOnSecondSignal),
+    websockets: resolveWebsockets(merged.websockets),
     exit: merged.exit === undefined ? (code) => process.exit(code) : expectFunction<(code: number) => void>('exit', merged.exit),
   };
 }
