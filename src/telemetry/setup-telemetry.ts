@@ -307,8 +307,9 @@ function validate(options: unknown): ValidOptions {
     throw invalidOption('metricsExporter', "`'otlp'` or a PushMetricExporter (an object with export())", push);
   }
   const interval = merged.metricsExportIntervalMs;
-  if (interval !== undefined && (expectNumber('metricsExportIntervalMs', interval, 1) && push === undefined)) {
-    throw invalidOption('metricsExportIntervalMs', 'to be given with `metricsExporter`', interval);
+  if (interval !== undefined) {
+    expectNumber('metricsExportIntervalMs', interval, 1);
+    if (push === undefined) throw invalidOption('metricsExportIntervalMs', 'given only with `metricsExporter`', interval);
   }
   return {
     serviceName,
