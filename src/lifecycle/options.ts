@@ -7,6 +7,7 @@ import {
   rejectUnknownKeys,
 } from '../internal/validate.js';
 import type { WebSocketServerLike } from './connections.js';
+import type { FinalScrapeResult } from '../telemetry/scrape-tracker.js';
 import { diagLogger, type ShutdownLogger } from './logger.js';
 
 /**
@@ -26,6 +27,11 @@ export interface ShutdownTelemetry {
   forceFlush?(): Promise<void>;
   /** Release exporters and readers; called after `forceFlush()`. */
   shutdown(): Promise<void>;
+  /**
+   * Wait for a scrape that starts after the call (setupTelemetry()'s handle
+   * has it). Optional: without it, flushing does not wait for a scrape.
+   */
+  awaitFinalScrape?(options: { timeoutMs: number }): Promise<FinalScrapeResult>;
 }
 
 /**
@@ -49,6 +55,14 @@ export interface GracefulShutdownOptions {
   hookTimeoutMs?: number;
   /** How long `telemetry.forceFlush()` and `telemetry.shutdown()` get together. */
   flushTimeoutMs?: number;
+  /**
+   * How long `flushing` waits, before the flush, for a Prometheus scrape that
+   * started after the last request was recorded, so its counts are not lost.
+   * Covers scrape intervals up to 15 s with room; raise it to your interval
+   * plus a few seconds for longer ones (and the grace period with it). 0 does
+   * not wait. A process never scraped does not wait either.
+   */
+  finalScrapeTimeoutMs?: number;
   /** Cleanup hooks for the `hooks` phase, run in order; a failing or slow hook does not stop the others. */
   beforeExit?: readonly BeforeExitHook[];
   /** Telemetry to flush and shut down last (the handle `setupTelemetry()` returns). */
@@ -68,13 +82,14 @@ export interface GracefulShutdownOptions {
   websockets?: WebSocketServerLike | readonly WebSocketServerLike[];
 }
 
-/** The defaults of `gracefulShutdown()`; they add up to 28 s, under Kubernetes' default 30 s grace period. */
+/** The defaults of `gracefulShutdown()`; they add up to 48 s (20 s of it the final-scrape wait, only when scraped): docs/kubernetes.md sets a 55 s grace period. */
 export const GRACEFUL_SHUTDOWN_DEFAULTS = {
   drainDelayMs: 5_000,
   closeTimeoutMs: 10_000,
   jobsTimeoutMs: 5_000,
   hookTimeoutMs: 3_000,
   flushTimeoutMs: 5_000,
+  finalScrapeTimeoutMs: 20_000,
   signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
   forceExitOnSecondSignal: true,
 } as const;
@@ -85,6 +100,7 @@ export interface ResolvedShutdownOptions {
   readonly jobsTimeoutMs: number;
   readonly hookTimeoutMs: number;
   readonly flushTimeoutMs: number;
+  readonly finalScrapeTimeoutMs: number;
   readonly beforeExit: readonly BeforeExitHook[];
   readonly telemetry: ShutdownTelemetry | undefined;
   readonly logger: ShutdownLogger;
@@ -100,6 +116,7 @@ const KNOWN = [
   'jobsTimeoutMs',
   'hookTimeoutMs',
   'flushTimeoutMs',
+  'finalScrapeTimeoutMs',
   'beforeExit',
   'telemetry',
   'logger',
@@ -131,7 +148,7 @@ export function resolveShutdownOptions(input: unknown): ResolvedShutdownOptions 
   beforeExit.forEach((hook, i) => expectFunction(`beforeExit[${i}]`, hook));
   const telemetry = merged.telemetry;
   const t = telemetry as Partial<ShutdownTelemetry> | null | undefined;
-  if (t !== undefined && (t === null || typeof t.shutdown !== 'function' || (t.forceFlush !== undefined && typeof t.forceFlush !== 'function'))) {
+  if (t !== undefined && (t === null || typeof t.shutdown !== 'function' || (t.forceFlush !== undefined && typeof t.forceFlush !== 'function') || (t.awaitFinalScrape !== undefined && typeof t.awaitFinalScrape !== 'function'))) {
     throw invalidOption('telemetry', 'an object with shutdown() and, optionally, forceFlush()', telemetry);
   }
   const logger = merged.logger ?? diagLogger;
@@ -150,6 +167,7 @@ export function resolveShutdownOptions(input: unknown): ResolvedShutdownOptions 
     jobsTimeoutMs: expectNumber('jobsTimeoutMs', merged.jobsTimeoutMs),
     hookTimeoutMs: expectNumber('hookTimeoutMs', merged.hookTimeoutMs),
     flushTimeoutMs: expectNumber('flushTimeoutMs', merged.flushTimeoutMs),
+    finalScrapeTimeoutMs: expectNumber('finalScrapeTimeoutMs', merged.finalScrapeTimeoutMs),
     beforeExit: beforeExit as BeforeExitHook[],
     telemetry: telemetry as ShutdownTelemetry | undefined,
     logger: logger as ShutdownLogger,

@@ -107,6 +107,15 @@ async function flushing(run: ShutdownRun): Promise<void> {
   const { found, opts } = run;
   const { telemetry } = opts;
   if (!telemetry) return;
+  // The last request was recorded before `closing` ended, the last job's
+  // metrics before `jobs`: a scrape starting now carries every count.
+  if (telemetry.awaitFinalScrape) {
+    const timeoutMs = opts.finalScrapeTimeoutMs;
+    found.finalScrape = await telemetry.awaitFinalScrape({ timeoutMs });
+    if (found.finalScrape === 'timeout' || found.finalScrape === 'unavailable') {
+      opts.logger.warn({ finalScrape: found.finalScrape, timeoutMs }, 'throughline: no scrape after the last request; its counts may never reach Prometheus');
+    }
+  }
   const flushed = await withDeadline(opts.flushTimeoutMs, async () => {
     await telemetry.forceFlush?.();
     await telemetry.shutdown();

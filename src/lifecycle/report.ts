@@ -1,6 +1,7 @@
 import type { AbandonedJob, DrainReport } from '../detached/registry.js';
 import type { ShutdownPhase } from '../internal/channels.js';
 import type { ClosingOutcome } from './connections.js';
+import type { FinalScrapeResult } from '../telemetry/scrape-tracker.js';
 
 /** How the flushing phase ended; `skipped` when no `telemetry` option was given. */
 export type FlushResult = 'ok' | 'failed' | 'timeout' | 'skipped';
@@ -52,6 +53,12 @@ export interface ShutdownReport {
   readonly hooksFailed: readonly string[];
   /** How `telemetry.forceFlush()` + `shutdown()` ended. */
   readonly flush: FlushResult;
+  /**
+   * Whether a scrape that started after the last request was served before
+   * the flush (`seen`), or not within `finalScrapeTimeoutMs` (`timeout`: the
+   * last counts may never reach Prometheus). A timeout does not change the exit code.
+   */
+  readonly finalScrape: FinalScrapeResult;
   /** Phases that hit their timeout. */
   readonly timedOut: readonly TimedPhase[];
   /** The exit code a signal-started shutdown uses: 0, or 1 if anything was cut, a phase timed out, a hook failed or the flush failed. */
@@ -67,6 +74,7 @@ export interface RunFindings {
   jobs: DrainReport;
   hooksFailed: string[];
   flush: FlushResult;
+  finalScrape: FinalScrapeResult;
   timedOut: TimedPhase[];
 }
 
@@ -94,6 +102,7 @@ export function createFindings(inFlightAtStart: number): RunFindings {
     jobs: { completed: 0, failed: 0, abandoned: [] },
     hooksFailed: [],
     flush: 'skipped',
+    finalScrape: 'skipped',
     timedOut: [],
   };
 }
@@ -135,6 +144,7 @@ export function buildReport(reason: string, found: RunFindings, durationsMs: Rec
     jobsAbandoned: found.jobs.abandoned,
     hooksFailed: found.hooksFailed,
     flush: found.flush,
+    finalScrape: found.finalScrape,
     timedOut: found.timedOut,
     exitCode: exitCodeOf(found),
   };
