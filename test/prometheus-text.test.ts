@@ -241,6 +241,28 @@ describe('createMetricsHandler()', () => {
     }
   });
 
+  it('serves what was collected when a callback fails, and tells diag', async () => {
+    const seen = captureDiag();
+    const reader = createPrometheusReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    try {
+      const meter = provider.getMeter('t');
+      meter.createObservableGauge('broken').addCallback(() => {
+        throw new Error('sensor unplugged');
+      });
+      meter.createCounter('fine').add(2);
+      const got = await get(createMetricsHandler(reader));
+      assert.equal(got.status, 200);
+      assert.deepEqual(
+        parseExposition(got.body).filter((s) => s.name !== 'target_info'),
+        [{ name: 'fine_total', labels: { otel_scope_name: 't' }, value: 2 }],
+      );
+      assert.ok(seen.errors.includes('throughline: collecting metrics for /metrics reported errors'), seen.errors.join('\n'));
+    } finally {
+      await provider.shutdown();
+    }
+  });
+
   it('answers 500 with the reason, and tells diag, when the collection fails', async () => {
     const seen = captureDiag();
     // Never registered with a MeterProvider: collect() rejects.
