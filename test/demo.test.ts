@@ -128,8 +128,8 @@ describe('the demo service (npm start)', function () {
     assert.equal(ready.status, 200);
     assert.deepEqual(((await ready.json()) as { checks: Record<string, { status: string }> }).checks['inventory']?.status, 'pass');
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    assert.match(metrics, /^http_server_request_duration_count\{[^}]*http_request_method="POST"[^}]*http_response_status_code="201"[^}]*\} 1$/m);
-    assert.match(metrics, /^http_server_request_duration_count\{[^}]*http_response_status_code="400"[^}]*\} 1$/m);
+    assert.match(metrics, /^http_server_request_duration_seconds_count\{[^}]*http_request_method="POST"[^}]*http_response_status_code="201"[^}]*\} 1$/m);
+    assert.match(metrics, /^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="400"[^}]*\} 1$/m);
   });
 
   it('shuts down on SIGTERM through every phase and exits 0', async () => {
