@@ -30,6 +30,7 @@ import { TRACER_NAME, TRACER_VERSION } from '../../src/internal/tracer.js';
 import { extractOrRoot } from '../../src/propagation/propagator.js';
 import { httpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
 import { requestAttributes, schemeOf } from './attributes.js';
+import { createAdopter } from './adopt.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import { resolveTraceContextOptions, type TraceContextOptions } from './options.js';
 import { routeFromRequest, trackRoute } from './route.js';
@@ -84,6 +85,7 @@ export function traceContext(options?: TraceContextOptions) {
   const opts = resolveTraceContextOptions(options);
   ensureContextManager();
   const tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  const adopt = createAdopter();
 
   return function traceContext(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
     const marked = req as IncomingMessage & { [HANDLED]?: true; [LAYER_HOOKS]?: LayerHooks | undefined };
@@ -115,6 +117,9 @@ export function traceContext(options?: TraceContextOptions) {
       bindAndContinue(setRequestState(withSpan, state), req, res, next);
       return;
     }
+    // Under a NodeSDK's instrumentation-http: enrich its SERVER span instead of starting a second one (adopt.ts).
+    const bind = (ctx: Context) => bindAndContinue(setRequestState(ctx, state), req, res, next);
+    if (adopt({ req, res, opts, trusted: parent === extracted, bind, safe })) return;
 
     const method = knownMethod(req.method);
     const startedAt = performance.now();
