@@ -10,7 +10,7 @@
 // instrumentation-http. It finds the span the way instrumentation-express
 // does: instrumentation-http puts it, with a mutable `route` slot it reads at
 // the end, in the context's RPC metadata.
-import { context, diag, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType, type RPCMetadata } from '@opentelemetry/core';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -67,18 +67,22 @@ export function createAdopter(): Adopter {
       // each handler inside it: getTraceContext() and runDetached() there
       // would point at a middleware span, not at the request's SERVER span.
       warnedNested = true;
-      diag.warn(
+      // A process warning, not diag: with no diag logger set (a NodeSDK sets
+      // none unless OTEL_LOG_LEVEL is set) diag.warn prints nothing.
+      process.emitWarning(
         'throughline: traceContext() runs inside a span of another instrumentation ' +
           '(instrumentation-router or instrumentation-express wraps every Express layer), so handlers see that span, ' +
           "not the request's SERVER span. Disable them: getNodeAutoInstrumentations({ " +
           "'@opentelemetry/instrumentation-router': { enabled: false }, '@opentelemetry/instrumentation-express': { enabled: false } })",
+        { code: 'THROUGHLINE_NESTED_LAYER_SPAN' },
       );
     }
     if (!trusted && !warnedUntrusted) {
       warnedUntrusted = true;
-      diag.warn(
+      process.emitWarning(
         "throughline: trustIncoming rejected a request's trace, but instrumentation-http had already continued it; " +
           'configure instrumentation-http (requireParentforIncomingSpans, or a propagator that ignores untrusted callers) instead',
+        { code: 'THROUGHLINE_UNTRUSTED_ADOPTED' },
       );
     }
 
