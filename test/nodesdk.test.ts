@@ -36,7 +36,8 @@ interface Run {
 
 async function runMix(mix: string, client: 'tracedFetch' | 'fetch'): Promise<Run> {
   const child: ChildProcess = fork(CHILD, [], {
-    execArgv: ['--import', 'tsx', '--import', REGISTER.href],
+    // `late`: no --import, so the child's own import order starts the SDK after express and node:http loaded.
+    execArgv: mix === 'late' ? ['--import', 'tsx'] : ['--import', 'tsx', '--import', REGISTER.href],
     env: withoutCoverage({ ...process.env, NODESDK_MIX: mix, NODESDK_CLIENT: client }),
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
@@ -78,13 +79,14 @@ function only<T>(items: T[], what: string): T {
 }
 
 /** What every mix must give: one trace, one SERVER span per request, one traceparent per call, one duration record per request. */
-function assertOneTrace({ collected }: Run): { front: SpanRecord; stock: SpanRecord; call: SpanRecord } {
+function assertOneTrace({ collected }: Run, serverScope = '@opentelemetry/instrumentation-http'): { front: SpanRecord; stock: SpanRecord; call: SpanRecord } {
   const inTrace = collected.spans.filter((s) => s.traceId === TRACE_ID);
   const servers = inTrace.filter((s) => s.kind === SERVER);
   assert.equal(servers.length, 2, `SERVER spans: ${servers.map((s) => `${s.scope} ${s.name}`).join('; ')}`);
   const front = only(servers.filter((s) => s.name === 'POST /orders/:id'), 'front SERVER span');
   const stock = only(servers.filter((s) => s.name === 'GET /stock/:sku'), 'stock SERVER span');
-  assert.equal(front.scope, '@opentelemetry/instrumentation-http');
+  assert.equal(front.scope, serverScope);
+  assert.equal(stock.scope, serverScope);
   assert.equal(front.parentSpanId, CALLER_SPAN_ID);
   assert.equal(front.attributes['http.route'], '/orders/:id');
   assert.equal(front.attributes['http.response.status_code'], 201);
@@ -92,25 +94,33 @@ function assertOneTrace({ collected }: Run): { front: SpanRecord; stock: SpanRec
   const call = only(inTrace.filter((s) => s.kind === CLIENT), 'CLIENT span');
   assert.equal(stock.parentSpanId, call.spanId);
   assert.deepEqual(collected.traceparents, [`00-${TRACE_ID}-${call.spanId}-01`]);
-  // The only root is the probe's SERVER span (a request with no traceparent starts a trace).
   const roots = collected.spans.filter((s) => s.parentSpanId === undefined);
-  assert.deepEqual(roots.map((s) => [s.kind, s.name]), [[SERVER, 'GET']]);
-  // One record per request (probe, order, stock), from instrumentation-http only.
-  assert.deepEqual(collected.durations.map((d) => [d.scope, d.count]), [['@opentelemetry/instrumentation-http', 3]]);
+  if (serverScope === 'throughline') {
+    // throughline ignores probes by default: no span, no duration record.
+    assert.deepEqual(roots, []);
+    assert.deepEqual(collected.durations.map((d) => [d.scope, d.count]), [['throughline', 2]]);
+  } else {
+    // The only root is the probe's SERVER span (instrumentation-http traces probes; a request with no traceparent starts a trace).
+    assert.deepEqual(roots.map((s) => [s.kind, s.name]), [[SERVER, 'GET']]);
+    // One record per request (probe, order, stock), from instrumentation-http only.
+    assert.deepEqual(collected.durations.map((d) => [d.scope, d.count]), [['@opentelemetry/instrumentation-http', 3]]);
+  }
   return { front, stock, call };
 }
 
 describe('throughline beside a NodeSDK with the auto-instrumentations', function () {
   this.timeout(60_000);
 
-  for (const [mix, client, clientScope] of [
-    ['example', 'tracedFetch', '@opentelemetry/instrumentation-undici'],
-    ['example', 'fetch', '@opentelemetry/instrumentation-undici'],
-    ['no-undici', 'tracedFetch', 'throughline'],
+  for (const [mix, client, clientScope, serverScope] of [
+    ['example', 'tracedFetch', '@opentelemetry/instrumentation-undici', '@opentelemetry/instrumentation-http'],
+    ['example', 'fetch', '@opentelemetry/instrumentation-undici', '@opentelemetry/instrumentation-http'],
+    ['no-undici', 'tracedFetch', 'throughline', '@opentelemetry/instrumentation-http'],
+    // Started after express and node:http loaded, instrumentation-http patches nothing: throughline's own SERVER spans; undici's channel still works.
+    ['late', 'tracedFetch', '@opentelemetry/instrumentation-undici', 'throughline'],
   ] as const) {
     it(`${mix} instrumentations, ${client}: one trace, getTraceContext() and the detached job on the SERVER span`, async () => {
       const run = await runMix(mix, client);
-      const { front, call } = assertOneTrace(run);
+      const { front, call } = assertOneTrace(run, serverScope);
       assert.equal(call.scope, clientScope);
       assert.equal(call.parentSpanId, front.spanId);
       assert.deepEqual(run.body, { ...run.body, traceId: TRACE_ID, spanId: front.spanId });
