@@ -33,6 +33,7 @@ import { extractOrRoot } from '../../src/propagation/propagator.js';
 import { httpServerInstruments, type ActiveRequestSlot, type HttpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
 import { ensureLifecycleMetrics } from '../../src/telemetry/lifecycle-metrics.js';
 import { requestAttributes, schemeOf } from './attributes.js';
+import { createAdopter } from './adopt.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import { resolveTraceContextOptions, type ResolvedTraceContextOptions, type TraceContextOptions } from './options.js';
 import { routeFromRequest, trackRoute } from './route.js';
@@ -70,6 +71,7 @@ export function traceContext(options?: TraceContextOptions) {
   ensureContextManager();
   ensureLifecycleMetrics();
   const tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  const adopt = createAdopter();
 
   return function traceContext(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const marked = req as MarkedRequest;
@@ -88,6 +90,9 @@ export function traceContext(options?: TraceContextOptions) {
       bindRequest(withSpan, requestId, opts, req, res, next);
       return;
     }
+    // Under a NodeSDK's instrumentation-http: enrich its SERVER span instead of starting a second one (adopt.ts).
+    const bind = (ctx: Context) => bindAndContinue(setRequestState(ctx, state), req, res, next);
+    if (adopt({ req, res, opts, trusted: parent === extracted, bind, safe })) return;
 
     const request = startRequest(tracer, marked, parent, tracing, instruments, opts);
     const onFinish = () => endRequest(request, req, res, false);

@@ -7,12 +7,20 @@ import {
   ATTR_SERVER_PORT,
   ATTR_URL_FULL,
 } from '@opentelemetry/semantic-conventions';
+import { channel } from 'node:diagnostics_channel';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import { knownMethod } from '../internal/http-method.js';
 import { redactQuery } from '../internal/url.js';
 import { activePropagator } from './propagator.js';
 
 type HeaderRecord = Record<string, string>;
+
+// @opentelemetry/instrumentation-undici (on by default in a NodeSDK's
+// auto-instrumentations) subscribes here, starts its own CLIENT span for every
+// fetch and appends its traceparent to the request's headers: a header set by
+// tracedFetch as well made the downstream service see two traceparents in one
+// header and start a new trace (issue 15).
+const UNDICI_REQUEST_CREATE = channel('undici:request:create');
 
 /**
  * Returns `headers` plus the active context's `traceparent`, `tracestate` and
@@ -38,12 +46,17 @@ function defaultPort(protocol: string): number {
 /**
  * `fetch` with a CLIENT span (HTTP client semantic conventions) and the
  * active context injected, so the next service continues the same trace.
- * Errors and responses are passed through unchanged.
+ * Errors and responses are passed through unchanged. When a fetch
+ * instrumentation listens on undici's `undici:request:create` channel (the
+ * NodeSDK's instrumentation-undici), it starts the CLIENT span and injects
+ * the headers itself, so tracedFetch only calls `fetch` in the active context:
+ * one span and one `traceparent` per call either way.
  *
  * @example
  * const res = await tracedFetch('http://inventory/api/items/42');
  */
 export async function tracedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  if (UNDICI_REQUEST_CREATE.hasSubscribers) return fetch(input, init);
   const request = new Request(input, init);
   const url = new URL(request.url);
   const method = knownMethod(request.method);

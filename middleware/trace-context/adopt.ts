@@ -1,0 +1,143 @@
+// When an OpenTelemetry NodeSDK runs @opentelemetry/instrumentation-http, that
+// instrumentation has already extracted the caller's traceparent and started a
+// SERVER span before Express sees the request, and it records
+// http.server.request.duration when the response closes. A second SERVER span
+// from traceContext() would be a sibling of it under the caller, and a second
+// duration record would count each request twice (issue 15). So traceContext()
+// adopts that span instead: it binds it for the request, names it
+// `METHOD /route`, sets http.route, the spanAttributes option's attributes and
+// the error status, and leaves ending and the duration metric to
+// instrumentation-http. It finds the span the way instrumentation-express
+// does: instrumentation-http puts it, with a mutable `route` slot it reads at
+// the end, in the context's RPC metadata.
+import { context, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType, type RPCMetadata } from '@opentelemetry/core';
+import { ATTR_ERROR_TYPE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { knownMethod } from '../../src/internal/http-method.js';
+import { httpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
+import { schemeOf } from './attributes.js';
+import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
+import type { ResolvedTraceContextOptions } from './options.js';
+import { routeFromRequest, trackRoute } from './route.js';
+
+/** `error.type` of an adopted request whose client went away before the response finished. */
+const ERROR_TYPE_ABORTED = 'aborted';
+
+/** What traceContext() hands the adopter for one request. */
+export interface AdoptRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly opts: ResolvedTraceContextOptions;
+  /** Whether `trustIncoming` accepted the incoming trace. */
+  readonly trusted: boolean;
+  /** Binds `ctx` for the rest of the request (traceContext()'s bindAndContinue) with the request state added. */
+  readonly bind: (ctx: Context) => void;
+  /** Runs an option callback, logging and falling back when it throws. */
+  readonly safe: <T>(fn: () => T, fallback: T, option: string) => T;
+}
+
+/** The adopter of one traceContext() middleware: it warns once per middleware, not once per request. */
+export type Adopter = (request: AdoptRequest) => boolean;
+
+/** The SERVER span instrumentation-http started for the request running in `ctx`, if it did. */
+export function instrumentationHttpSpan(ctx: Context = context.active()): { span: Span; metadata: RPCMetadata } | undefined {
+  const metadata = getRPCMetadata(ctx);
+  if (metadata?.type !== RPCType.HTTP) return undefined;
+  return { span: metadata.span, metadata };
+}
+
+/**
+ * Returns the adopter for one traceContext() middleware. Called for a request
+ * that is traced; returns false when no instrumentation-http span is there
+ * (traceContext() then starts its own), true when it adopted the span and
+ * bound the request.
+ */
+export function createAdopter(): Adopter {
+  let warnedNested = false;
+  let warnedUntrusted = false;
+  return function adopt({ req, res, opts, trusted, bind, safe }) {
+    const found = instrumentationHttpSpan();
+    if (found === undefined) return false;
+    const { span, metadata } = found;
+    const active = trace.getSpan(context.active());
+    if (active !== span && !warnedNested) {
+      // instrumentation-router (Express 5) and instrumentation-express wrap
+      // every layer, traceContext() included, in a span of their own, and run
+      // each handler inside it: getTraceContext() and runDetached() there
+      // would point at a middleware span, not at the request's SERVER span.
+      warnedNested = true;
+      // A process warning, not diag: with no diag logger set (a NodeSDK sets
+      // none unless OTEL_LOG_LEVEL is set) diag.warn prints nothing.
+      process.emitWarning(
+        'throughline: traceContext() runs inside a span of another instrumentation ' +
+          '(instrumentation-router or instrumentation-express wraps every Express layer), so handlers see that span, ' +
+          "not the request's SERVER span. Disable them: getNodeAutoInstrumentations({ " +
+          "'@opentelemetry/instrumentation-router': { enabled: false }, '@opentelemetry/instrumentation-express': { enabled: false } })",
+        { code: 'THROUGHLINE_NESTED_LAYER_SPAN' },
+      );
+    }
+    if (!trusted && !warnedUntrusted) {
+      warnedUntrusted = true;
+      process.emitWarning(
+        "throughline: trustIncoming rejected a request's trace, but instrumentation-http had already continued it; " +
+          'configure instrumentation-http (requireParentforIncomingSpans, or a propagator that ignores untrusted callers) instead',
+        { code: 'THROUGHLINE_UNTRUSTED_ADOPTED' },
+      );
+    }
+
+    const method = knownMethod(req.method);
+    if (opts.spanAttributes) {
+      const extra: Attributes = safe(() => opts.spanAttributes!(req), {}, 'spanAttributes');
+      span.setAttributes(extra);
+    }
+    const route = trackRoute();
+    const instruments = httpServerInstruments();
+    const slot = instruments.recording ? instruments.active(method, schemeOf(req)) : undefined;
+    if (slot) slot.count++;
+    let recorded: Set<unknown> | undefined;
+    const marked = req as IncomingMessage & { [LAYER_HOOKS]?: LayerHooks | undefined };
+    marked[LAYER_HOOKS] = {
+      enter: route.enter,
+      error(error) {
+        recorded ??= new Set();
+        if (recorded.has(error)) return;
+        recorded.add(error);
+        if (error instanceof Error) span.recordException(error);
+        else span.recordException({ name: 'NonErrorThrown', message: String(error) });
+      },
+    };
+    patchExpressLayers((req as { app?: unknown }).app);
+
+    let ended = false;
+    const end = (aborted: boolean) => {
+      if (ended) return;
+      ended = true;
+      res.removeListener('finish', onFinish);
+      res.removeListener('close', onClose);
+      marked[LAYER_HOOKS] = undefined;
+      if (slot) slot.count--;
+      const template = route.route() ?? routeFromRequest(req);
+      if (template !== undefined) {
+        // instrumentation-http reads the route slot when the response closes:
+        // it names the span and puts http.route on its duration record.
+        metadata.route = template;
+        span.setAttribute(ATTR_HTTP_ROUTE, template);
+        span.updateName(`${method === '_OTHER' ? 'HTTP' : method} ${template}`);
+      }
+      if (aborted) {
+        span.setAttribute(ATTR_ERROR_TYPE, ERROR_TYPE_ABORTED);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+    };
+    const onFinish = () => end(false);
+    const onClose = () => end(!res.writableFinished);
+    // Prepended: instrumentation-http ends its span and records the duration
+    // on 'close', and it registered first; the route must be set before that.
+    res.prependOnceListener('finish', onFinish);
+    res.prependOnceListener('close', onClose);
+
+    bind(trace.setSpan(context.active(), span));
+    return true;
+  };
+}
