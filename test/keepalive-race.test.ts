@@ -5,9 +5,11 @@
 // arrives with `Connection: close` (src/lifecycle/connections.ts).
 // Real sockets, real timers; KEEPALIVE_TRIALS=200 reproduces the figures.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gracefulShutdown } from '../src/index.js';
+import { FIRST_REQUEST_GRACE_MS, KEEP_ALIVE_GRACE_MS } from '../src/lifecycle/connections.js';
 
 const TRIALS = Number(process.env.KEEPALIVE_TRIALS ?? 50);
 /** Trials run this many at a time, each on its own server. */
@@ -80,4 +82,12 @@ describe('keep-alive race at the start of closing', () => {
       assert.ok(before > 0 && before < results.length, `${before} of ${results.length} sent before closing`);
     });
   }
+
+  it('is documented with the graces the code uses', () => {
+    const guide = readFileSync(new URL('../docs/kubernetes.md', import.meta.url), 'utf8');
+    assert.match(guide, new RegExp(`open for ${KEEP_ALIVE_GRACE_MS} ms \\(\`KEEP_ALIVE_GRACE_MS\``));
+    assert.match(guide, new RegExp(`get up to\\s+${FIRST_REQUEST_GRACE_MS / 1000} s the same way`));
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    assert.match(readme, new RegExp(`idle keep-alive sockets get a ${KEEP_ALIVE_GRACE_MS} ms grace`));
+  });
 });
