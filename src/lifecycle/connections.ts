@@ -260,7 +260,8 @@ export function trackConnections(server: ShutdownServer): ConnectionTracker {
     if (stage !== 'serving') session.close();
   };
   const onStream = (stream: ServerHttp2Stream) => {
-    const conn = conns.get(key(stream.session!.socket));
+    const socket = stream.session?.socket;
+    const conn = socket ? conns.get(key(socket)) : undefined;
     if (conn) conn.busy++;
     active.add(stream);
     if (draining) arrived++;
