@@ -5,15 +5,19 @@
 // arrives with `Connection: close` (src/lifecycle/connections.ts).
 // Real sockets, real timers; KEEPALIVE_TRIALS=200 reproduces the figures.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gracefulShutdown } from '../src/index.js';
+import { FIRST_REQUEST_GRACE_MS, KEEP_ALIVE_GRACE_MS } from '../src/lifecycle/connections.js';
 
 const TRIALS = Number(process.env.KEEPALIVE_TRIALS ?? 50);
 /** Trials run this many at a time, each on its own server. */
 const PARALLEL = 10;
 /** Long enough to schedule the send before closing for negative jitter. */
 const DRAIN_MS = 30;
+/** A trial whose send fired further than this from its planned time is left out (timers on a loaded machine). */
+const ON_SCHEDULE_SLACK_MS = 50;
 
 interface Trial {
   /** When the request was sent, relative to the start of closing (ms). */
@@ -70,14 +74,30 @@ describe('keep-alive race at the start of closing', () => {
   for (const jitterMs of [3, 10]) {
     it(`${TRIALS} requests on reused keep-alive sockets at closing start ±${jitterMs} ms: 0 reset`, async function () {
       this.timeout(120_000);
-      const results = await trials(jitterMs);
+      const all = await trials(jitterMs);
+      // On a starved machine a timer may fire long after its time: such a
+      // trial no longer tests the start of closing (past the 250 ms grace
+      // the socket has been half-closed), so it is reported, not judged.
+      const results = all.filter((r) => Math.abs(r.offsetMs) <= jitterMs + ON_SCHEDULE_SLACK_MS);
       const failed = results.filter((r) => r.outcome !== '200');
       const before = results.filter((r) => r.offsetMs < 0).length;
-      console.log(`      ±${jitterMs} ms: ${results.length} trials (${before} sent before closing, ${results.length - before} after), ${failed.length} failed`);
+      console.log(
+        `      ±${jitterMs} ms: ${results.length} trials (${before} sent before closing, ${results.length - before} after), ${failed.length} failed` +
+          `; ${all.length - results.length} off schedule by more than ${ON_SCHEDULE_SLACK_MS} ms`,
+      );
+      assert.ok(results.length >= all.length / 2, `only ${results.length} of ${all.length} trials ran on schedule`);
       assert.deepEqual(failed, []);
       assert.ok(results.every((r) => r.reused), 'every second request went on the reused socket');
       // The trial straddles the start of closing (timers are not exact, hence no fixed split).
       assert.ok(before > 0 && before < results.length, `${before} of ${results.length} sent before closing`);
     });
   }
+
+  it('is documented with the graces the code uses', () => {
+    const guide = readFileSync(new URL('../docs/kubernetes.md', import.meta.url), 'utf8');
+    assert.match(guide, new RegExp(`open for ${KEEP_ALIVE_GRACE_MS} ms \\(\`KEEP_ALIVE_GRACE_MS\``));
+    assert.match(guide, new RegExp(`get up to\\s+${FIRST_REQUEST_GRACE_MS / 1000} s the same way`));
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    assert.match(readme, new RegExp(`idle keep-alive sockets get a ${KEEP_ALIVE_GRACE_MS} ms grace`));
+  });
 });

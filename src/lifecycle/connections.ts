@@ -120,6 +120,7 @@ export function trackConnections(server: ShutdownServer): ConnectionTracker {
   let stage: Stage = 'serving';
   let draining = false;
   let arrived = 0;
+  let accepted = 0;
   const outcome: ClosingOutcome = {
     responsesFinished: 0,
     responsesCut: 0,
@@ -152,6 +153,7 @@ export function trackConnections(server: ShutdownServer): ConnectionTracker {
   const onConnection = (raw: Socket) => {
     // Computed now: a closed socket no longer knows its remote address.
     const k = key(raw);
+    accepted++;
     const conn: Conn = { raw, socket: raw, kind: 'fresh', busy: 0, cut: false, timer: undefined };
     conns.set(k, conn);
     if (stage === 'closing') endWhenIdle(conn, firstGrace);
@@ -260,7 +262,8 @@ export function trackConnections(server: ShutdownServer): ConnectionTracker {
     if (stage !== 'serving') session.close();
   };
   const onStream = (stream: ServerHttp2Stream) => {
-    const conn = conns.get(key(stream.session!.socket));
+    const socket = stream.session?.socket;
+    const conn = socket ? conns.get(key(socket)) : undefined;
     if (conn) conn.busy++;
     active.add(stream);
     if (draining) arrived++;
@@ -341,7 +344,18 @@ export function trackConnections(server: ShutdownServer): ConnectionTracker {
       }
     },
     async firstRequests(timeoutMs) {
-      await until(anyFresh, performance.now() + timeoutMs);
+      const end = performance.now() + timeoutMs;
+      // libuv accepts every queued connection in the poll phase: once a whole
+      // loop turn (setImmediate runs right after poll) brought no new one and
+      // none is silent, the accept queue was empty and closing the listener
+      // resets nobody.
+      for (;;) {
+        await until(anyFresh, end);
+        const seen = accepted;
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        if (accepted === seen || performance.now() >= end) return;
+      }
     },
     async finishClosing() {
       await until(anyOpen, deadline);
