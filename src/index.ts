@@ -56,7 +56,7 @@ export {
 } from './telemetry/lifecycle-metrics.js';
 
 // Lifecycle
-export { gracefulShutdown, GRACEFUL_SHUTDOWN_DEFAULTS } from './lifecycle/index.js';
+export { gracefulShutdown, GRACEFUL_SHUTDOWN_DEFAULTS, shutdownSignal } from './lifecycle/index.js';
 export type {
   GracefulShutdown,
   GracefulShutdownOptions,
@@ -66,6 +66,9 @@ export type {
   ShutdownReport,
   FlushResult,
   TimedPhase,
+  ShutdownServer,
+  WebSocketServerLike,
+  WebSocketLike,
 } from './lifecycle/index.js';
 export { SHUTDOWN_PHASES, CHANNELS } from './internal/channels.js';
 export type { ShutdownPhase, JobEvent, PhaseEvent } from './internal/channels.js';

@@ -1,6 +1,6 @@
 // `throughline/shutdown`: gracefulShutdown() and the readiness checks it
-// flips. Loads http-terminator and the OpenTelemetry API, no SDK.
-export { gracefulShutdown, GRACEFUL_SHUTDOWN_DEFAULTS } from './lifecycle/index.js';
+// flips. Loads the OpenTelemetry API, no SDK.
+export { gracefulShutdown, GRACEFUL_SHUTDOWN_DEFAULTS, shutdownSignal } from './lifecycle/index.js';
 export type {
   GracefulShutdown,
   GracefulShutdownOptions,
@@ -10,6 +10,9 @@ export type {
   ShutdownReport,
   FlushResult,
   TimedPhase,
+  ShutdownServer,
+  WebSocketServerLike,
+  WebSocketLike,
 } from './lifecycle/index.js';
 export { createCheckRunner } from './health/check-runner.js';
 export type { HealthCheck, CheckResult, CheckRun } from './health/check-runner.js';

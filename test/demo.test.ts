@@ -128,13 +128,19 @@ describe('the demo service (npm start)', function () {
     assert.equal(ready.status, 200);
     assert.deepEqual(((await ready.json()) as { checks: Record<string, { status: string }> }).checks['inventory']?.status, 'pass');
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    assert.match(metrics, /^http_server_request_duration_count\{[^}]*http_request_method="POST"[^}]*http_response_status_code="201"[^}]*\} 1$/m);
-    assert.match(metrics, /^http_server_request_duration_count\{[^}]*http_response_status_code="400"[^}]*\} 1$/m);
+    assert.match(metrics, /^http_server_request_duration_seconds_count\{[^}]*http_request_method="POST"[^}]*http_response_status_code="201"[^}]*\} 1$/m);
+    assert.match(metrics, /^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="400"[^}]*\} 1$/m);
   });
 
   it('shuts down on SIGTERM through every phase and exits 0', async () => {
     const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
     child.kill('SIGTERM');
+    // The demo was scraped, so flushing waits for a scrape after its last
+    // request: this is it, served on the app port by a metrics-only listener.
+    await until('the flushing phase', 20_000, () => Promise.resolve(out.includes('"phase":"flushing"') || undefined));
+    const final = await (await fetch(`${url}/metrics`)).text();
+    assert.match(final, /^http_server_request_duration_count\{[^}]*http_response_status_code="201"[^}]*\} 1$/m);
+    assert.match(final, /^throughline_shutdown_final_scrape\{[^}]*throughline_final_scrape_result="seen"[^}]*\} 1$/m);
     const [code] = await exited;
     assert.equal(code, 0);
     const phases = out

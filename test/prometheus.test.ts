@@ -149,17 +149,17 @@ describe('metrics scraped by a real Prometheus server', function () {
     for (let i = 0; i < 2; i++) assert.equal((await fetch(`${app!.url}/broken`)).status, 503);
 
     await arrives('up{job="app"}', 1);
-    await arrives('sum(http_server_request_duration_count{job="app",http_route="/orders/:id",http_response_status_code="200"})', 3);
-    await arrives('sum(http_server_request_duration_count{job="app",http_route="/broken",error_type="503"})', 2);
-    await arrives('sum(http_server_request_duration_bucket{job="app",http_route="/orders/:id",le="+Inf"})', 3);
-    await arrives('throughline_shutdown_phase{job="app",throughline_shutdown_phase="running"}', 1);
+    await arrives('sum(http_server_request_duration_seconds_count{job="app",http_route="/orders/:id",http_response_status_code="200"})', 3);
+    await arrives('sum(http_server_request_duration_seconds_count{job="app",http_route="/broken",error_type="503"})', 2);
+    await arrives('sum(http_server_request_duration_seconds_bucket{job="app",http_route="/orders/:id",le="+Inf"})', 3);
+    await arrives('throughline_shutdown_phase_ratio{job="app",throughline_shutdown_phase="running"}', 1);
     await arrives('count(target_info{job="app",service_name="prom-e2e",service_version="9.9.9",service_instance_id="e2e-1"})', 1);
     // The documented error-ratio query evaluates: 2 of 5 requests were 5xx.
     await arrives(
-      'sum(http_server_request_duration_count{job="app",http_response_status_code=~"5.."}) / sum(http_server_request_duration_count{job="app"})',
+      'sum(http_server_request_duration_seconds_count{job="app",http_response_status_code=~"5.."}) / sum(http_server_request_duration_seconds_count{job="app"})',
       0.4,
     );
-    const heap = await query('sum(v8js_memory_heap_used{job="app"})');
+    const heap = await query('sum(v8js_memory_heap_used_bytes{job="app"})');
     assert.ok(Number(heap[0]?.value[1]) > 0, 'runtime metrics arrive');
     // No scrape errors or dropped samples on Prometheus's side.
     await arrives('scrape_samples_post_metric_relabeling{job="app"} - scrape_samples_scraped{job="app"}', 0);

@@ -3,8 +3,8 @@ import express from 'express';
 import express4 from 'express4';
 import { resetState } from '../src/testing.js';
 import { processState } from '../src/internal/state.js';
-import { gracefulShutdown, healthRoutes, runDetached, traceContext } from '../src/index.js';
-import { useTracing } from './helpers/otel.js';
+import { ATTR_SHUTDOWN_PHASE, LIFECYCLE_METRICS, gracefulShutdown, healthRoutes, runDetached, traceContext } from '../src/index.js';
+import { installMetrics, useTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
 
 const PATCHED = Symbol.for('throughline.express-layer-patched');
@@ -54,4 +54,38 @@ describe('resetState() (throughline/testing)', () => {
     // The reset freed the server: a new shutdown may take it.
     await gracefulShutdown(s.server, { signals: [], drainDelayMs: 0 }).terminate();
   });
+});
+
+describe('lifecycle metrics on a meter provider registered by someone else (a NodeSDK)', () => {
+  const servers: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    resetState();
+    for (const s of servers.splice(0)) await s.close();
+  });
+
+  for (const [name, create] of [
+    [
+      'gracefulShutdown()',
+      async () => {
+        const s = await listen(express());
+        servers.push(s);
+        return gracefulShutdown(s.server, { signals: [] });
+      },
+    ],
+    ['traceContext()', () => traceContext()],
+    ['healthRoutes()', () => healthRoutes()],
+  ] as const) {
+    it(`${name} puts them on the global meter provider, with a job started before it counted`, async () => {
+      const meters = installMetrics();
+      const job = runDetached(({ signal }) => new Promise((resolve) => signal.addEventListener('abort', resolve)), { name: 'early' });
+      await create();
+      const collected = await meters.collect();
+      const found = new Map(collected.scopeMetrics.flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m.dataPoints as { value: unknown; attributes: Record<string, unknown> }[]]));
+      assert.equal(found.get(LIFECYCLE_METRICS.jobsRunning)?.[0]?.value, 1);
+      assert.equal(found.get(LIFECYCLE_METRICS.phase)?.find((p) => p.attributes[ATTR_SHUTDOWN_PHASE] === 'running')?.value, 1);
+      resetState();
+      await job.done;
+      await meters.shutdown();
+    });
+  }
 });

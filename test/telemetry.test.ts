@@ -33,9 +33,9 @@ import { listen } from './helpers/server.js';
 import { get as getVia, SERVER_FLAVOURS } from './helpers/servers.js';
 import { withoutCoverage } from './helpers/subprocess.js';
 
-const DURATION = 'http_server_request_duration';
+const DURATION = 'http_server_request_duration_seconds';
 /** Runtime metrics that are exposed from the first scrape when runtimeMetrics is on. */
-const RUNTIME_METRICS = ['nodejs_eventloop_utilization', 'v8js_memory_heap_used', 'nodejs_eventloop_time_total'];
+const RUNTIME_METRICS = ['nodejs_eventloop_utilization_ratio', 'v8js_memory_heap_used_bytes', 'nodejs_eventloop_time_seconds_total'];
 
 /** Starts from a process with nothing registered, as an application does. */
 function clearGlobals(): void {
@@ -195,7 +195,7 @@ describe('setupTelemetry()', () => {
     if (!server.listening) await once(server, 'listening');
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const samples = await scrape(url);
-    assert.equal(value(samples, 'throughline_shutdown_phase', { throughline_shutdown_phase: 'running' }), 1);
+    assert.equal(value(samples, 'throughline_shutdown_phase_ratio', { throughline_shutdown_phase: 'running' }), 1);
     assert.equal((await fetch(`${url}/other`)).status, 404);
     await telemetry.shutdown();
     assert.equal(server.listening, false);
@@ -491,8 +491,8 @@ describe('lifecycle metrics', () => {
   it('exposes every lifecycle instrument under its Prometheus name', async () => {
     const names = new Set((await scrapeHandler(telemetry.metricsHandler)).map((s) => s.name));
     const prometheusNames = {
-      phase: 'throughline_shutdown_phase',
-      phaseDuration: 'throughline_shutdown_phase_duration_count',
+      phase: 'throughline_shutdown_phase_ratio',
+      phaseDuration: 'throughline_shutdown_phase_duration_seconds_count',
       connections: 'throughline_server_connections',
       jobsRunning: 'throughline_detached_jobs_running',
       jobsSettled: 'throughline_detached_jobs_settled_total',
@@ -505,7 +505,7 @@ describe('lifecycle metrics', () => {
     trackJob('x', new AbortController()).settle(true);
     const after = new Set((await scrapeHandler(telemetry.metricsHandler)).map((s) => s.name));
     for (const name of Object.values(prometheusNames)) assert.ok(after.has(name), name);
-    assert.ok(names.has('throughline_shutdown_phase'));
+    assert.ok(names.has('throughline_shutdown_phase_ratio'));
   });
 
   it('installs its instruments only while set up', async () => {
@@ -544,7 +544,7 @@ describe('lifecycle metrics', () => {
   it('shows the current shutdown phase and the duration of each phase', async () => {
     const phases = await scrapeHandler(telemetry.metricsHandler);
     assert.deepEqual(
-      select(phases, 'throughline_shutdown_phase').map((s) => [s.labels.throughline_shutdown_phase, s.value]),
+      select(phases, 'throughline_shutdown_phase_ratio').map((s) => [s.labels.throughline_shutdown_phase, s.value]),
       [['running', 1], ['draining', 0], ['closing', 0], ['jobs', 0], ['hooks', 0], ['flushing', 0], ['stopped', 0]],
     );
     const events: PhaseEvent[] = [
@@ -555,9 +555,9 @@ describe('lifecycle metrics', () => {
     const fake = fakeShutdown();
     for (const e of events) fake.enter(e.phase, e.previousDurationMs);
     const samples = await scrapeHandler(telemetry.metricsHandler);
-    assert.equal(value(samples, 'throughline_shutdown_phase', { throughline_shutdown_phase: 'jobs' }), 1);
-    assert.equal(select(samples, 'throughline_shutdown_phase').reduce((n, s) => n + s.value, 0), 1);
-    const d = 'throughline_shutdown_phase_duration';
+    assert.equal(value(samples, 'throughline_shutdown_phase_ratio', { throughline_shutdown_phase: 'jobs' }), 1);
+    assert.equal(select(samples, 'throughline_shutdown_phase_ratio').reduce((n, s) => n + s.value, 0), 1);
+    const d = 'throughline_shutdown_phase_duration_seconds';
     assert.equal(select(samples, `${d}_count`, { throughline_shutdown_phase: 'running' }).length, 0, 'uptime is not a phase');
     assert.equal(value(samples, `${d}_sum`, { throughline_shutdown_phase: 'draining' }), 0.003);
     assert.equal(value(samples, `${d}_bucket`, { throughline_shutdown_phase: 'draining', le: '0.005' }), 1);
@@ -580,7 +580,7 @@ describe('lifecycle metrics', () => {
     const done = shutdown.terminate('test');
     await draining;
     const samples = await scrape(s.url);
-    assert.equal(value(samples, 'throughline_shutdown_phase', { throughline_shutdown_phase: 'draining' }), 1);
+    assert.equal(value(samples, 'throughline_shutdown_phase_ratio', { throughline_shutdown_phase: 'draining' }), 1);
     assert.equal(shutdown.phase(), 'draining', 'the scrape ran inside the 2 s drain');
     const report = await done;
     assert.equal(report.exitCode, 0);
@@ -599,10 +599,10 @@ describe('lifecycle metrics', () => {
     for (let i = 1; i < order.length; i++) {
       fake.enter(order[i]!, 10 * i);
       const samples = await scrape(url);
-      assert.equal(value(samples, 'throughline_shutdown_phase', { throughline_shutdown_phase: order[i]! }), 1);
+      assert.equal(value(samples, 'throughline_shutdown_phase_ratio', { throughline_shutdown_phase: order[i]! }), 1);
     }
     const samples = await scrape(url);
-    assert.equal(value(samples, 'throughline_shutdown_phase_duration_sum', { throughline_shutdown_phase: 'hooks' }), 0.05);
+    assert.equal(value(samples, 'throughline_shutdown_phase_duration_seconds_sum', { throughline_shutdown_phase: 'hooks' }), 0.05);
     fake.remove();
     await telemetry.shutdown();
     assert.equal(server.listening, false);

@@ -264,6 +264,54 @@ for (const { name, express } of EXPRESS_VARIANTS) {
       });
     });
 
+    describe('serverTiming', () => {
+      it('true: every response carries server-timing trace;desc= with the server span ids', async () => {
+        const app = express();
+        app.use(traceContext({ serverTiming: true }));
+        app.get('/users/:id', (_req, res) => void res.json(snapshot(getTraceContext())));
+        const res = await request(app).get('/users/7').set('traceparent', TRACEPARENT).expect(200);
+        const [span] = tracing.spans();
+        assert.equal(tracing.spans().length, 1);
+        assert.equal(span!.spanContext().traceId, TRACE_ID);
+        assert.equal(span!.parentSpanContext?.spanId, PARENT_ID);
+        assert.equal(res.headers['server-timing'], `trace;desc=00-${TRACE_ID}-${span!.spanContext().spanId}-01`);
+        assert.equal(res.body.spanId, span!.spanContext().spanId);
+
+        // A new trace (no traceparent): the ids are the new span's, and a 404 carries them too.
+        tracing.reset();
+        const fresh = await request(app).get('/nowhere').expect(404);
+        const [root] = tracing.spans();
+        assert.equal(fresh.headers['server-timing'], `trace;desc=00-${root!.spanContext().traceId}-${root!.spanContext().spanId}-01`);
+      });
+
+      it('true on an ignored request: the ids the handler sees, unsampled flags as sent', async () => {
+        const app = express();
+        app.use(traceContext({ serverTiming: true, ignore: ['/skip'] }));
+        app.get('/skip', (_req, res) => void res.json(snapshot(getTraceContext())));
+        const res = await request(app).get('/skip').set('traceparent', `00-${TRACE_ID}-${PARENT_ID}-00`).expect(200);
+        assert.equal(tracing.spans().length, 0);
+        assert.equal(res.headers['server-timing'], `trace;desc=00-${TRACE_ID}-${PARENT_ID}-00`);
+        assert.deepEqual(res.body, { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 0, sampled: false, requestId: res.headers['x-request-id'] });
+      });
+
+      it('false (the default): no server-timing header', async () => {
+        for (const options of [{}, { serverTiming: false }]) {
+          const app = express();
+          app.use(traceContext(options));
+          app.get('/', (_req, res) => void res.send('ok'));
+          const res = await request(app).get('/').set('traceparent', TRACEPARENT).expect(200);
+          assert.equal(res.headers['server-timing'], undefined);
+        }
+      });
+
+      it('a non-boolean throws a TypeError that names the option', () => {
+        assert.throws(() => traceContext({ serverTiming: 'yes' as unknown as boolean }), {
+          name: 'TypeError',
+          message: 'Expected `serverTiming` to be a boolean, got `"yes"` (string)',
+        });
+      });
+    });
+
     describe('activeSpan()', () => {
       it('is the SERVER span inside a handler and undefined outside a request', async () => {
         assert.equal(activeSpan(), undefined, 'before any request');

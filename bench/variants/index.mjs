@@ -9,4 +9,8 @@ export const VARIANTS = [
   { name: 'otel-auto', label: 'OTel auto-instrumentation (http + express)', load: () => import('./otel-auto.mjs') },
   { name: 'cls-rtracer', label: 'cls-rtracer', load: () => import('./cls-rtracer.mjs') },
   { name: 'express-http-context', label: 'express-http-context', load: () => import('./express-http-context.mjs') },
+  // Floors: hand-written minimal middlewares doing the same work as a
+  // throughline mode; the targets are measured against them in the same run.
+  { name: 'floor-context', label: 'floor: context only (hand-written)', load: () => import('./floors/context.mjs') },
+  { name: 'floor-spans', label: 'floor: same SDK span + histogram (hand-written)', load: () => import('./floors/spans.mjs') },
 ];

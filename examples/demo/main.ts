@@ -41,7 +41,7 @@ process.stdout.write(
     '     -> that trace: "tree" shows POST /orders > GET > GET /inventory/:sku, send-confirmation,',
     '        create fulfilment > process fulfilment; "spans" has ids and parents (exported in batches: wait ~5 s)',
     `  curl -s ${url}/health/ready     -> 200 {"status":"ok",...}; 503 once shutdown starts`,
-    `  curl -s ${url}/metrics          -> Prometheus exposition (http_server_request_duration, throughline_*, ...)`,
+    `  curl -s ${url}/metrics          -> Prometheus exposition (http_server_request_duration_seconds, throughline_*, ...)`,
     `  Ctrl-C                          -> graceful shutdown: ${drainDelayMs ?? 5000} ms draining (readiness 503, still serving),`,
     '                                     then closing, jobs, hooks, flushing; phases logged. Ctrl-C again forces exit.',
     '',

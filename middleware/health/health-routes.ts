@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createCheckRunner, type CheckResult } from '../../src/health/check-runner.js';
 import { watchShutdown } from '../../src/health/readiness.js';
 import { processState } from '../../src/internal/state.js';
+import { ensureLifecycleMetrics } from '../../src/telemetry/lifecycle-metrics.js';
 import { resolveHealthRoutesOptions, type HealthRoutesOptions } from './options.js';
 
 /** The JSON body of every probe response. */
@@ -33,6 +34,7 @@ function send(res: ServerResponse, code: number, body: HealthBody, head: boolean
  */
 export function healthRoutes(options?: HealthRoutesOptions) {
   const opts = resolveHealthRoutesOptions(options);
+  ensureLifecycleMetrics();
   const runChecks = createCheckRunner(opts.checks, opts.timeoutMs);
   const shutdown = watchShutdown(opts.shutdown);
   const paths = new Map<string, 'live' | 'ready' | 'startup'>([

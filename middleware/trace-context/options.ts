@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 import {
+  expectBoolean,
   expectFunction,
   expectOptionsObject,
   invalidOption,
@@ -34,6 +35,15 @@ export interface TraceContextOptions {
   requestIdHeader?: string | false;
   /** Extra attributes for the server span, computed from the request. Errors are logged, never thrown. */
   spanAttributes?: (req: IncomingMessage) => Attributes;
+  /**
+   * Answer every response with the W3C Trace Context `server-timing` metric
+   * `trace;desc=00-<trace-id>-<span-id>-<flags>`, so a browser or caller can
+   * find the server span. Fine for internal services and your own front-end;
+   * leave it off at a public edge with untrusted clients (it reveals the
+   * sampling decision and lets clients correlate requests).
+   * @default false
+   */
+  serverTiming?: boolean;
 }
 
 /** The defaults of {@link TraceContextOptions}, merged as `{ ...TRACE_CONTEXT_DEFAULTS, ...options }`. */
@@ -41,6 +51,7 @@ export const TRACE_CONTEXT_DEFAULTS = {
   ignore: ['/health/live', '/health/ready', '/health/startup', '/metrics'],
   trustIncoming: true,
   requestIdHeader: 'x-request-id',
+  serverTiming: false,
 } as const satisfies TraceContextOptions;
 
 export interface ResolvedTraceContextOptions {
@@ -48,6 +59,7 @@ export interface ResolvedTraceContextOptions {
   trustIncoming: (req: IncomingMessage) => boolean;
   requestIdHeader: string | false;
   spanAttributes: ((req: IncomingMessage) => Attributes) | undefined;
+  serverTiming: boolean;
 }
 
 // RFC 9110 §5.1: field-name = token; tchar = "!" / "#" / "$" / "%" / "&" /
@@ -76,7 +88,7 @@ function ignoreMatcher(value: unknown, probes: boolean): (req: IncomingMessage) 
 
 export function resolveTraceContextOptions(input: unknown): ResolvedTraceContextOptions {
   const raw = expectOptionsObject('options', input);
-  rejectUnknownKeys('traceContext', raw, ['ignore', 'trustIncoming', 'requestIdHeader', 'spanAttributes']);
+  rejectUnknownKeys('traceContext', raw, ['ignore', 'trustIncoming', 'requestIdHeader', 'spanAttributes', 'serverTiming']);
   const o = { ...TRACE_CONTEXT_DEFAULTS, ...raw } as Record<string, unknown>;
 
   const trust = o['trustIncoming'];
@@ -99,5 +111,6 @@ export function resolveTraceContextOptions(input: unknown): ResolvedTraceContext
     trustIncoming,
     requestIdHeader,
     spanAttributes: attrs === undefined ? undefined : expectFunction('spanAttributes', attrs),
+    serverTiming: expectBoolean('serverTiming', o['serverTiming']),
   };
 }

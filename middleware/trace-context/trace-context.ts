@@ -6,12 +6,14 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
-  type Context,
   type Attributes,
+  type Context,
   type Link,
   type Span,
+  type SpanContext,
   type SpanOptions,
   type TextMapGetter,
+  type Tracer,
 } from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
@@ -28,10 +30,11 @@ import { randomSpanId, randomTraceId } from '../../src/internal/random-ids.js';
 import { tracingEnabled } from '../../src/internal/recording.js';
 import { TRACER_NAME, TRACER_VERSION } from '../../src/internal/tracer.js';
 import { extractOrRoot } from '../../src/propagation/propagator.js';
-import { httpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
+import { httpServerInstruments, type ActiveRequestSlot, type HttpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
+import { ensureLifecycleMetrics } from '../../src/telemetry/lifecycle-metrics.js';
 import { requestAttributes, schemeOf } from './attributes.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
-import { resolveTraceContextOptions, type TraceContextOptions } from './options.js';
+import { resolveTraceContextOptions, type ResolvedTraceContextOptions, type TraceContextOptions } from './options.js';
 import { routeFromRequest, trackRoute } from './route.js';
 
 /** `error.type` of a request whose client went away before the response finished. */
@@ -42,31 +45,13 @@ const HANDLED = Symbol.for('throughline.trace-context.handled');
 // visible ASCII so a hostile value cannot inject anything.
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
 
+type Next = (err?: unknown) => void;
+type MarkedRequest = IncomingMessage & { [HANDLED]?: true; [LAYER_HOOKS]?: LayerHooks | undefined };
+
 const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   keys: (carrier) => Object.keys(carrier),
   get: (carrier, key) => carrier[key.toLowerCase()],
 };
-
-function requestIdFor(req: IncomingMessage, header: string | false): string | undefined {
-  if (header === false) return undefined;
-  const incoming = req.headers[header];
-  return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
-}
-
-// Without a tracer provider the API hands back a span with an invalid context
-// for a request that carries no traceparent. Mint ids anyway, so logs and
-// outbound calls of the request still correlate (flags 00: nothing recorded).
-function mintSpan(): Span {
-  return trace.wrapSpanContext({
-    traceId: randomTraceId(),
-    spanId: randomSpanId(),
-    traceFlags: 0,
-  });
-}
-
-function ensureValidSpan(span: Span): Span {
-  return isSpanContextValid(span.spanContext()) ? span : mintSpan();
-}
 
 /**
  * Express middleware that puts every request on its trace: extracts W3C Trace
@@ -83,114 +68,159 @@ function ensureValidSpan(span: Span): Span {
 export function traceContext(options?: TraceContextOptions) {
   const opts = resolveTraceContextOptions(options);
   ensureContextManager();
+  ensureLifecycleMetrics();
   const tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
 
-  return function traceContext(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
-    const marked = req as IncomingMessage & { [HANDLED]?: true; [LAYER_HOOKS]?: LayerHooks | undefined };
+  return function traceContext(req: IncomingMessage, res: ServerResponse, next: Next): void {
+    const marked = req as MarkedRequest;
     if (marked[HANDLED]) return next();
     marked[HANDLED] = true;
 
-    let parent: Context;
-    let links: Link[] | undefined;
-    const extracted = extractOrRoot(req.headers, headerGetter, 'the request headers');
-    if (safe(() => opts.trustIncoming(req), true, 'trustIncoming')) {
-      parent = extracted;
-    } else {
-      parent = ROOT_CONTEXT;
-      const remote = trace.getSpanContext(extracted);
-      if (remote && isSpanContextValid(remote)) links = [{ context: remote }];
-    }
-
-    const requestId = requestIdFor(req, opts.requestIdHeader);
-    if (requestId !== undefined && opts.requestIdHeader !== false) res.setHeader(opts.requestIdHeader, requestId);
-    const state = createRequestState(requestId);
-
+    const parent = extractParent(req, opts);
+    const requestId = echoRequestId(req, res, opts.requestIdHeader);
     const tracing = tracingEnabled();
     const instruments = httpServerInstruments();
     // An ignored request, and every request when nothing records (the API
     // alone), needs only its context: the incoming span, or minted ids so logs
     // and outbound calls still correlate.
     if ((!tracing && !instruments.recording) || safe(() => opts.ignore(req), false, 'ignore')) {
-      const withSpan = trace.getSpanContext(parent) ? parent : trace.setSpan(parent, mintSpan());
-      bindAndContinue(setRequestState(withSpan, state), req, res, next);
+      const withSpan = trace.getSpanContext(parent.context) ? parent.context : trace.setSpan(parent.context, mintSpan());
+      bindRequest(withSpan, requestId, opts, req, res, next);
       return;
     }
 
-    const method = knownMethod(req.method);
-    const startedAt = performance.now();
-    const scheme = schemeOf(req);
-    let attributes: Attributes | undefined;
-    if (tracing) {
-      attributes = requestAttributes(req, method, scheme);
-      if (opts.spanAttributes) Object.assign(attributes, safe(() => opts.spanAttributes!(req), {}, 'spanAttributes'));
-    }
-    const spanOptions: SpanOptions = { kind: SpanKind.SERVER };
-    if (attributes) spanOptions.attributes = attributes;
-    if (links) spanOptions.links = links;
-    const span = ensureValidSpan(tracer.startSpan(method === '_OTHER' ? 'HTTP' : method, spanOptions, parent));
-    const route = trackRoute();
-    const active = instruments.recording ? instruments.active(method, scheme) : undefined;
-    if (active) active.count++;
-
-    let recorded: Set<unknown> | undefined;
-    marked[LAYER_HOOKS] = {
-      enter: route.enter,
-      error: tracing
-        ? (error) => {
-            recorded ??= new Set();
-            if (recorded.has(error)) return;
-            recorded.add(error);
-            if (error instanceof Error) span.recordException(error);
-            else span.recordException({ name: 'NonErrorThrown', message: String(error) });
-          }
-        : undefined,
-    };
-    patchExpressLayers((req as { app?: unknown }).app);
-
-    let ended = false;
-    const end = (aborted: boolean) => {
-      if (ended) return;
-      ended = true;
-      res.removeListener('finish', onFinish);
-      res.removeListener('close', onClose);
-      // Assigned, not deleted: a delete would turn the request object into a slow dictionary-mode object.
-      marked[LAYER_HOOKS] = undefined;
-      const status = res.statusCode;
-      const template = route.route() ?? routeFromRequest(req);
-      const errorType = aborted ? ERROR_TYPE_ABORTED : status >= 500 ? String(status) : undefined;
-      if (template !== undefined) {
-        span.setAttribute(ATTR_HTTP_ROUTE, template);
-        span.updateName(`${method === '_OTHER' ? 'HTTP' : method} ${template}`);
-      }
-      if (!aborted || res.headersSent) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-      if (errorType !== undefined) {
-        span.setAttribute(ATTR_ERROR_TYPE, errorType);
-        // Server spans: 5xx and aborted requests are errors, 4xx is the client's fault.
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      span.end();
-      if (active === undefined) return;
-      active.count--;
-      const metricAttributes: Record<string, string | number> = { ...active.attributes };
-      if (template !== undefined) metricAttributes[ATTR_HTTP_ROUTE] = template;
-      if (!aborted || res.headersSent) metricAttributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
-      if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
-      instruments.duration.record((performance.now() - startedAt) / 1000, metricAttributes);
-    };
-    const onFinish = () => end(false);
-    const onClose = () => end(!res.writableFinished);
+    const request = startRequest(tracer, marked, parent, tracing, instruments, opts);
+    const onFinish = () => endRequest(request, req, res, false);
+    const onClose = () => endRequest(request, req, res, !res.writableFinished);
+    request.listeners = [onFinish, onClose];
     // Registered before binding: these two need no context.
     res.once('finish', onFinish);
     res.once('close', onClose);
-
-    bindAndContinue(setRequestState(trace.setSpan(parent, span), state), req, res, next);
+    bindRequest(trace.setSpan(parent.context, request.span), requestId, opts, req, res, next);
   };
 }
 
-function bindAndContinue(ctx: Context, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+// --- Step 1: the parent context -------------------------------------------
+
+interface Parent {
+  readonly context: Context;
+  /** Set when the caller is not trusted: the new trace links to the caller's span. */
+  readonly links: Link[] | undefined;
+}
+
+function extractParent(req: IncomingMessage, opts: ResolvedTraceContextOptions): Parent {
+  const extracted = extractOrRoot(req.headers, headerGetter, 'the request headers');
+  if (safe(() => opts.trustIncoming(req), true, 'trustIncoming')) return { context: extracted, links: undefined };
+  const remote = trace.getSpanContext(extracted);
+  return { context: ROOT_CONTEXT, links: remote && isSpanContextValid(remote) ? [{ context: remote }] : undefined };
+}
+
+function echoRequestId(req: IncomingMessage, res: ServerResponse, header: string | false): string | undefined {
+  if (header === false) return undefined;
+  const incoming = req.headers[header];
+  const id = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+  res.setHeader(header, id);
+  return id;
+}
+
+// Without a tracer provider the API hands back a span with an invalid context
+// for a request that carries no traceparent. Mint ids anyway, so logs and
+// outbound calls of the request still correlate (flags 00: nothing recorded).
+function mintSpan(): Span {
+  return trace.wrapSpanContext({ traceId: randomTraceId(), spanId: randomSpanId(), traceFlags: 0 });
+}
+
+// --- Step 2: the server span and what ends it -------------------------------
+
+/** One traced request, from its span's start to its end. */
+interface RequestRecord {
+  readonly span: Span;
+  /** `GET`, …, or `_OTHER`. */
+  readonly method: string;
+  readonly startedAt: number;
+  readonly route: ReturnType<typeof trackRoute>;
+  readonly instruments: HttpServerInstruments;
+  /** The in-flight count this request is in; undefined when metrics record nothing. */
+  readonly active: ActiveRequestSlot | undefined;
+  ended: boolean;
+  listeners: [() => void, () => void] | undefined;
+}
+
+function startRequest(
+  tracer: Tracer,
+  req: MarkedRequest,
+  parent: Parent,
+  tracing: boolean,
+  instruments: HttpServerInstruments,
+  opts: ResolvedTraceContextOptions,
+): RequestRecord {
+  const method = knownMethod(req.method);
+  const startedAt = performance.now();
+  const scheme = schemeOf(req);
+  const span = startServerSpan(tracer, req, method, scheme, parent, tracing, opts);
+  const route = trackRoute();
+  const active = instruments.recording ? instruments.active(method, scheme) : undefined;
+  if (active) active.count++;
+  req[LAYER_HOOKS] = { enter: route.enter, error: tracing ? exceptionRecorder(span) : undefined };
+  patchExpressLayers((req as { app?: unknown }).app);
+  return { span, method, startedAt, route, instruments, active, ended: false, listeners: undefined };
+}
+
+function startServerSpan(
+  tracer: Tracer,
+  req: IncomingMessage,
+  method: string,
+  scheme: 'http' | 'https',
+  parent: Parent,
+  tracing: boolean,
+  opts: ResolvedTraceContextOptions,
+): Span {
+  const spanOptions: SpanOptions = { kind: SpanKind.SERVER };
+  if (tracing) {
+    const attributes: Attributes = requestAttributes(req, method, scheme);
+    if (opts.spanAttributes) Object.assign(attributes, safe(() => opts.spanAttributes!(req), {}, 'spanAttributes'));
+    spanOptions.attributes = attributes;
+  }
+  if (parent.links) spanOptions.links = parent.links;
+  const span = tracer.startSpan(spanName(method), spanOptions, parent.context);
+  return isSpanContextValid(span.spanContext()) ? span : mintSpan();
+}
+
+const spanName = (method: string) => (method === '_OTHER' ? 'HTTP' : method);
+
+/** Puts each distinct error a handler throws or passes to next(err) on the span, once. */
+function exceptionRecorder(span: Span): (error: unknown) => void {
+  let recorded: Set<unknown> | undefined;
+  return (error) => {
+    recorded ??= new Set();
+    if (recorded.has(error)) return;
+    recorded.add(error);
+    if (error instanceof Error) span.recordException(error);
+    else span.recordException({ name: 'NonErrorThrown', message: String(error) });
+  };
+}
+
+// --- Step 3: bind the request's context -------------------------------------
+
+function bindRequest(
+  parent: Context,
+  requestId: string | undefined,
+  opts: ResolvedTraceContextOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: Next,
+): void {
+  if (opts.serverTiming) res.setHeader('server-timing', serverTimingTrace(trace.getSpanContext(parent)!));
+  const ctx = setRequestState(parent, createRequestState(requestId));
   emitIn(ctx, req);
   emitIn(ctx, res);
   context.with(ctx, next);
+}
+
+/** The W3C Trace Context `server-timing` metric: `trace;desc=00-<trace-id>-<span-id>-<flags>`. */
+function serverTimingTrace(spanContext: SpanContext): string {
+  const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0');
+  return `trace;desc=00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
 }
 
 // Node emits req's 'data'/'end'/'close' (body parsers resume the chain from
@@ -211,6 +241,40 @@ function emitIn(ctx: Context, emitter: EventEmitter): void {
     if (this.listenerCount(event) === 0 || context.active() === ctx) return emit.call(this, event, ...args);
     return context.with(ctx, () => emit.call(this, event, ...args));
   };
+}
+
+// --- Step 4: end the request, exactly once ----------------------------------
+
+function endRequest(request: RequestRecord, req: MarkedRequest, res: ServerResponse, aborted: boolean): void {
+  if (request.ended) return;
+  request.ended = true;
+  res.removeListener('finish', request.listeners![0]);
+  res.removeListener('close', request.listeners![1]);
+  // Assigned, not deleted: a delete would turn the request object into a slow dictionary-mode object.
+  req[LAYER_HOOKS] = undefined;
+  const { span, method, active } = request;
+  const status = res.statusCode;
+  const template = request.route.route() ?? routeFromRequest(req);
+  const errorType = aborted ? ERROR_TYPE_ABORTED : status >= 500 ? String(status) : undefined;
+  const statusSent = !aborted || res.headersSent;
+  if (template !== undefined) {
+    span.setAttribute(ATTR_HTTP_ROUTE, template);
+    span.updateName(`${spanName(method)} ${template}`);
+  }
+  if (statusSent) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+  if (errorType !== undefined) {
+    span.setAttribute(ATTR_ERROR_TYPE, errorType);
+    // Server spans: 5xx and aborted requests are errors, 4xx is the client's fault.
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+  if (active === undefined) return;
+  active.count--;
+  const metricAttributes: Record<string, string | number> = { ...active.attributes };
+  if (template !== undefined) metricAttributes[ATTR_HTTP_ROUTE] = template;
+  if (statusSent) metricAttributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+  if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
+  request.instruments.duration.record((performance.now() - request.startedAt) / 1000, metricAttributes);
 }
 
 function safe<T>(fn: () => T, fallback: T, option: string): T {

@@ -1,12 +1,10 @@
-import type { Server } from 'node:http';
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { createHttpTerminator } from 'http-terminator';
 import { phaseChannel, publish, type PhaseEvent, type ShutdownPhase } from '../internal/channels.js';
 import { processState } from '../internal/state.js';
 import { invalidOption } from '../internal/validate.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import { ensureLifecycleMetrics } from '../telemetry/lifecycle-metrics.js';
-import { trackConnections } from './connections.js';
+import { trackConnections, type ShutdownServer } from './connections.js';
 import { resolveShutdownOptions, type GracefulShutdownOptions } from './options.js';
 import { PHASE_STEPS, type ShutdownRun } from './phases.js';
 import { buildReport, createFindings, type RunFindings, type ShutdownReport, type TimedPhase } from './report.js';
@@ -37,13 +35,16 @@ export interface GracefulShutdown {
 }
 
 /**
- * Takes charge of an HTTP(S) server's shutdown: on SIGTERM/SIGINT (or
+ * Takes charge of an HTTP(S) or HTTP/2 server's shutdown: on SIGTERM/SIGINT (or
  * `terminate()`) readiness flips to draining while the server still serves for
- * `drainDelayMs`, then the server stops accepting (keep-alive responses get
- * `Connection: close`, idle sockets close, sockets busy at `closeTimeoutMs`
- * are destroyed), detached jobs drain, `beforeExit` hooks run, telemetry is
- * flushed, and — when a signal started it — the process exits 0 (or 1 when a
- * phase timed out or a hook failed). Call it right after `listen()` so every
+ * `drainDelayMs`, then the server stops accepting and closes each connection
+ * politely (HTTP/1 responses get `Connection: close` and idle keep-alive
+ * sockets a short grace, HTTP/2 sessions GOAWAY, WebSockets in `websockets`
+ * close code 1001, shutdownSignal() aborts for streaming responses); what is
+ * still open at `closeTimeoutMs` is destroyed and counted. Then detached jobs
+ * drain, `beforeExit` hooks run, telemetry is flushed, and — when a signal
+ * started it — the process exits 0 (or 1 when anything was cut, a phase timed
+ * out or a hook failed). Call it right after `listen()` so every
  * socket is tracked. One server, one handle: a second call on the same server
  * throws until the first handle's `uninstall()`.
  *
@@ -51,7 +52,7 @@ export interface GracefulShutdown {
  * const server = app.listen(3000);
  * const { terminate } = gracefulShutdown(server, { telemetry, beforeExit: [() => pool.end()] });
  */
-export function gracefulShutdown(server: Server, options?: GracefulShutdownOptions): GracefulShutdown {
+export function gracefulShutdown(server: ShutdownServer, options?: GracefulShutdownOptions): GracefulShutdown {
   if (server === null || typeof server !== 'object' || typeof server.close !== 'function') {
     throw invalidOption('server', 'an http.Server or https.Server', server);
   }
@@ -66,14 +67,6 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
   };
   registry.claim(server, entry);
   const connections = trackConnections(server);
-  // http-terminator must see every socket from the start, and offers no way
-  // to remove its listeners: note which ones it adds so uninstall() can.
-  const events = ['connection', 'secureConnection', 'request'] as const;
-  const before = new Map(events.map((event) => [event, new Set(server.listeners(event))]));
-  const terminator = createHttpTerminator({ server, gracefulTerminationTimeout: opts.closeTimeoutMs });
-  const adopted = events.flatMap((event) =>
-    server.listeners(event).filter((listener) => !before.get(event)!.has(listener)).map((listener) => ({ event, listener: listener as (...args: unknown[]) => void })),
-  );
 
   let current: ShutdownPhase = 'running';
   let phaseStartedAt = performance.now();
@@ -105,7 +98,7 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
   async function run(reason: string): Promise<ShutdownReport> {
     const startedAt = performance.now();
     span = trace.getTracer(TRACER_NAME, TRACER_VERSION).startSpan('throughline.shutdown', { root: true, attributes: { 'throughline.shutdown.reason': reason } });
-    const shutdown: ShutdownRun = { server, opts, connections, span, terminator, found: createFindings(connections.inFlight()) };
+    const shutdown: ShutdownRun = { server, opts, connections, span, found: createFindings(connections.inFlight()) };
     const durationsMs = {} as Record<TimedPhase, number>;
     for (const step of PHASE_STEPS) {
       enter(step.phase);
@@ -165,7 +158,6 @@ export function gracefulShutdown(server: Server, options?: GracefulShutdownOptio
     // A shutdown under way keeps its own listeners until it has stopped.
     if (running && current !== 'stopped') return;
     connections.dispose();
-    for (const { event, listener } of adopted.splice(0)) server.removeListener(event, listener);
   }
   ensureLifecycleMetrics();
 

@@ -2,34 +2,28 @@
 // gracefulShutdown() runs them (PHASE_STEPS). A step reads what it needs from
 // the run and writes what it found into `run.found`; the report and the exit
 // policy are computed in one place from that (report.ts).
-import type { Server } from 'node:http';
 import type { Span } from '@opentelemetry/api';
-import type { HttpTerminator } from 'http-terminator';
 import { drainDetached } from '../detached/registry.js';
-import type { ConnectionTracker } from './connections.js';
+import { processState } from '../internal/state.js';
+import { FIRST_REQUEST_GRACE_MS, SOCKETS_SETTLE_MS, type ConnectionTracker, type ShutdownServer } from './connections.js';
 import { withDeadline } from './deadline.js';
 import type { ResolvedShutdownOptions } from './options.js';
 import type { RunFindings, TimedPhase } from './report.js';
 
-/** At most this long, a connection opened before closing gets to send its first request. */
-export const FIRST_REQUEST_GRACE_MS = 1_000;
-/** How long past `closeTimeoutMs` http-terminator may take before closing stops waiting for it. */
-export const TERMINATE_MARGIN_MS = 1_000;
-/** How long closing waits for the 'close' events of the sockets http-terminator destroyed. */
-export const SOCKETS_SETTLE_MS = 1_000;
+/** How long closing waits for server.close()'s callback once every connection is gone. */
+export const STOP_SETTLE_MS = 1_000;
 /**
  * What `closing` may add to `closeTimeoutMs` at most: the worst case of a
  * shutdown is the sum of the phase timeouts plus this (docs/kubernetes.md).
  */
-export const CLOSING_MARGINS_MS = FIRST_REQUEST_GRACE_MS + TERMINATE_MARGIN_MS + SOCKETS_SETTLE_MS;
+export const CLOSING_MARGINS_MS = SOCKETS_SETTLE_MS + STOP_SETTLE_MS;
 
 /** One shutdown under way: its inputs and what its phases found. */
 export interface ShutdownRun {
-  readonly server: Server;
+  readonly server: ShutdownServer;
   readonly opts: ResolvedShutdownOptions;
   readonly connections: ConnectionTracker;
   readonly span: Span;
-  readonly terminator: HttpTerminator;
   readonly found: RunFindings;
 }
 
@@ -41,32 +35,46 @@ async function draining(run: ShutdownRun): Promise<void> {
   run.found.servedWhileDraining = run.connections.counted();
 }
 
+/**
+ * Stops accepting without closing idle connections: since Node 19
+ * `server.close()` first calls `closeIdleConnections()`, which destroys idle
+ * keep-alive sockets at once and resets a request on its way in (the
+ * keep-alive race closing handles, connections.ts).
+ */
+function stopAccepting(server: ShutdownServer): Promise<Error | undefined> {
+  const target = server as unknown as { closeIdleConnections?: () => void; close(cb: (err?: Error) => void): void };
+  const own = Object.getOwnPropertyDescriptor(target, 'closeIdleConnections');
+  target.closeIdleConnections = () => {};
+  try {
+    return new Promise((resolve) => target.close(resolve));
+  } finally {
+    if (own) Object.defineProperty(target, 'closeIdleConnections', own);
+    else delete target.closeIdleConnections;
+  }
+}
+
 async function closing(run: ShutdownRun): Promise<void> {
   const { server, opts, connections, found } = run;
-  connections.startClosing();
-  // One event-loop turn so that requests already on the wire are parsed and
-  // count as in flight, instead of arriving on a socket about to be destroyed.
-  await new Promise((resolve) => setImmediate(resolve));
-  // http-terminator destroys every socket without a response in progress,
-  // including connections a client opened before closing whose request
-  // (or TLS handshake) is still on its way: give those a short grace first.
+  connections.startClosing(opts.closeTimeoutMs, opts.websockets);
+  // After startClosing(): the responses streaming handlers end on the signal count as finished in closing.
+  processState().shutdowns.closingStarted();
+  // Closing the listening socket resets the connections still in its accept
+  // queue: a client that connected an instant ago gets ECONNRESET (32 of 266
+  // requests in the 50-connection load test when closed at once). So connections
+  // accepted but silent get a short grace to send their first request, then
+  // the server stops accepting: a refused connection is retried elsewhere.
   await connections.firstRequests(Math.min(FIRST_REQUEST_GRACE_MS, opts.closeTimeoutMs / 4));
-  // Stop accepting first: http-terminator only calls server.close() after
-  // the sockets drained and destroys connections accepted meanwhile, which
-  // under node:cluster means the primary keeps routing requests to a worker
-  // that resets them. A refused connection is retried elsewhere; a reset one is a failed request.
-  const stopped = new Promise<Error | undefined>((resolve) => server.close(resolve));
-  // http-terminator: `Connection: close` on in-flight responses, idle
-  // keep-alive sockets destroyed now, busy ones at closeTimeoutMs.
-  // Bound it ourselves too: a socket it never saw would keep it waiting.
-  const closed = await withDeadline(opts.closeTimeoutMs + TERMINATE_MARGIN_MS, () => run.terminator.terminate());
-  if (closed.status === 'failed' && !notRunning(closed.error)) opts.logger.warn({ err: closed.error }, 'throughline: closing the server failed');
-  const stopError = closed.status === 'timeout' ? undefined : await stopped;
+  const stopped = stopAccepting(server);
+  const outcome = await connections.finishClosing();
+  const stop = await withDeadline(STOP_SETTLE_MS, () => stopped);
+  const stopError = stop.status === 'ok' ? stop.value : undefined;
   if (stopError && !notRunning(stopError)) opts.logger.warn({ err: stopError }, 'throughline: server.close() failed');
-  // http-terminator resolves before the 'close' events of the sockets it destroyed.
-  await connections.settled(SOCKETS_SETTLE_MS);
-  found.socketsDestroyed = connections.destroyedBusy();
-  if (found.socketsDestroyed > 0 || closed.status === 'timeout') found.timedOut.push('closing');
+  found.closing = outcome;
+  found.socketsDestroyed = outcome.socketsCut + outcome.upgradedCut + outcome.sessionsDestroyed;
+  if (found.socketsDestroyed > 0 || outcome.responsesCut > 0 || outcome.timedOut) {
+    found.timedOut.push('closing');
+    opts.logger.warn({ closing: outcome }, 'throughline: connections cut at closeTimeoutMs');
+  }
 }
 
 async function jobs(run: ShutdownRun): Promise<void> {
@@ -99,6 +107,15 @@ async function flushing(run: ShutdownRun): Promise<void> {
   const { found, opts } = run;
   const { telemetry } = opts;
   if (!telemetry) return;
+  // The last request was recorded before `closing` ended, the last job's
+  // metrics before `jobs`: a scrape starting now carries every count.
+  if (telemetry.awaitFinalScrape) {
+    const timeoutMs = opts.finalScrapeTimeoutMs;
+    found.finalScrape = await telemetry.awaitFinalScrape({ timeoutMs });
+    if (found.finalScrape === 'timeout' || found.finalScrape === 'unavailable') {
+      opts.logger.warn({ finalScrape: found.finalScrape, timeoutMs }, 'throughline: no scrape after the last request; its counts may never reach Prometheus');
+    }
+  }
   const flushed = await withDeadline(opts.flushTimeoutMs, async () => {
     await telemetry.forceFlush?.();
     await telemetry.shutdown();

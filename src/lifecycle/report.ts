@@ -1,5 +1,7 @@
 import type { AbandonedJob, DrainReport } from '../detached/registry.js';
 import type { ShutdownPhase } from '../internal/channels.js';
+import type { ClosingOutcome } from './connections.js';
+import type { FinalScrapeResult } from '../telemetry/scrape-tracker.js';
 
 /** How the flushing phase ended; `skipped` when no `telemetry` option was given. */
 export type FlushResult = 'ok' | 'failed' | 'timeout' | 'skipped';
@@ -25,8 +27,24 @@ export interface ShutdownReport {
   readonly inFlightAtStart: number;
   /** Requests that arrived, and were served, while draining. */
   readonly servedWhileDraining: number;
-  /** Sockets destroyed with a response still unfinished (busy at `closeTimeoutMs`). */
+  /**
+   * Connections cut in closing, each without its protocol's polite close:
+   * HTTP/1 sockets that closed under an unfinished response, upgraded
+   * connections (WebSockets) and HTTP/2 sessions destroyed at `closeTimeoutMs`.
+   */
   readonly socketsDestroyed: number;
+  /** Responses (HTTP/1, and HTTP/2 streams) in flight during closing that finished in time (SSE streams ended on shutdownSignal() among them). */
+  readonly responsesFinished: number;
+  /** Responses and HTTP/2 streams cut during closing: their socket or stream closed before they finished. */
+  readonly responsesCut: number;
+  /** Upgraded connections (WebSockets) that closed during closing: the close handshake done, or closed by either side. */
+  readonly upgradedClosed: number;
+  /** Upgraded connections still open at `closeTimeoutMs`: destroyed. */
+  readonly upgradedCut: number;
+  /** HTTP/2 sessions that closed after GOAWAY once their streams finished. */
+  readonly http2SessionsClosed: number;
+  /** HTTP/2 sessions still open at `closeTimeoutMs`: destroyed. */
+  readonly http2SessionsDestroyed: number;
   /** Detached jobs that settled during the jobs phase (successfully or not). */
   readonly jobsCompleted: number;
   /** Detached jobs still running at `jobsTimeoutMs`: aborted. */
@@ -35,9 +53,15 @@ export interface ShutdownReport {
   readonly hooksFailed: readonly string[];
   /** How `telemetry.forceFlush()` + `shutdown()` ended. */
   readonly flush: FlushResult;
+  /**
+   * Whether a scrape that started after the last request was served before
+   * the flush (`seen`), or not within `finalScrapeTimeoutMs` (`timeout`: the
+   * last counts may never reach Prometheus). A timeout does not change the exit code.
+   */
+  readonly finalScrape: FinalScrapeResult;
   /** Phases that hit their timeout. */
   readonly timedOut: readonly TimedPhase[];
-  /** The exit code a signal-started shutdown uses: 0, or 1 if a phase timed out, a hook failed or the flush failed. */
+  /** The exit code a signal-started shutdown uses: 0, or 1 if anything was cut, a phase timed out, a hook failed or the flush failed. */
   readonly exitCode: 0 | 1;
 }
 
@@ -46,9 +70,11 @@ export interface RunFindings {
   inFlightAtStart: number;
   servedWhileDraining: number;
   socketsDestroyed: number;
+  closing: ClosingOutcome;
   jobs: DrainReport;
   hooksFailed: string[];
   flush: FlushResult;
+  finalScrape: FinalScrapeResult;
   timedOut: TimedPhase[];
 }
 
@@ -63,9 +89,20 @@ export function createFindings(inFlightAtStart: number): RunFindings {
     inFlightAtStart,
     servedWhileDraining: 0,
     socketsDestroyed: 0,
+    closing: {
+      responsesFinished: 0,
+      responsesCut: 0,
+      socketsCut: 0,
+      upgradedClosed: 0,
+      upgradedCut: 0,
+      sessionsClosed: 0,
+      sessionsDestroyed: 0,
+      timedOut: false,
+    },
     jobs: { completed: 0, failed: 0, abandoned: [] },
     hooksFailed: [],
     flush: 'skipped',
+    finalScrape: 'skipped',
     timedOut: [],
   };
 }
@@ -78,7 +115,9 @@ export function createFindings(inFlightAtStart: number): RunFindings {
  * exitCodeOf(found); // 0 | 1
  */
 export function exitCodeOf(found: RunFindings): 0 | 1 {
-  return found.timedOut.length > 0 || found.hooksFailed.length > 0 || found.flush === 'failed' ? 1 : 0;
+  const { closing } = found;
+  const cut = found.socketsDestroyed + closing.responsesCut + closing.upgradedCut + closing.sessionsDestroyed;
+  return cut > 0 || found.timedOut.length > 0 || found.hooksFailed.length > 0 || found.flush === 'failed' ? 1 : 0;
 }
 
 /**
@@ -95,10 +134,17 @@ export function buildReport(reason: string, found: RunFindings, durationsMs: Rec
     inFlightAtStart: found.inFlightAtStart,
     servedWhileDraining: found.servedWhileDraining,
     socketsDestroyed: found.socketsDestroyed,
+    responsesFinished: found.closing.responsesFinished,
+    responsesCut: found.closing.responsesCut,
+    upgradedClosed: found.closing.upgradedClosed,
+    upgradedCut: found.closing.upgradedCut,
+    http2SessionsClosed: found.closing.sessionsClosed,
+    http2SessionsDestroyed: found.closing.sessionsDestroyed,
     jobsCompleted: found.jobs.completed + found.jobs.failed,
     jobsAbandoned: found.jobs.abandoned,
     hooksFailed: found.hooksFailed,
     flush: found.flush,
+    finalScrape: found.finalScrape,
     timedOut: found.timedOut,
     exitCode: exitCodeOf(found),
   };

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { ShutdownPhase } from '../internal/channels.js';
 import { SHUTDOWN_PHASES } from '../internal/channels.js';
 
@@ -17,9 +16,9 @@ export type PhaseListener = (phase: ShutdownPhase, previous: ShutdownPhase, prev
 /** The `gracefulShutdown()`s of a process. */
 export interface ShutdownRegistry {
   /** Registers the shutdown of `server`; throws when one is registered already. */
-  claim(server: Server, entry: ShutdownEntry): void;
+  claim(server: object, entry: ShutdownEntry): void;
   /** Forgets the shutdown of `server` (its `uninstall()`). */
-  release(server: Server, entry: ShutdownEntry): void;
+  release(server: object, entry: ShutdownEntry): void;
   entries(): Iterable<ShutdownEntry>;
   /** Notes that a shutdown started: readiness without a `shutdown` option follows any of them. */
   started(): void;
@@ -29,6 +28,10 @@ export interface ShutdownRegistry {
   furthestPhase(): ShutdownPhase;
   /** Phase changes of every shutdown, for the phase-duration histogram. */
   readonly phaseListeners: Set<PhaseListener>;
+  /** Aborted when the first shutdown of the process enters `closing` (what shutdownSignal() returns). */
+  closingSignal(): AbortSignal;
+  /** A shutdown entered `closing`: aborts closingSignal(). */
+  closingStarted(): void;
 }
 
 /**
@@ -39,7 +42,8 @@ export interface ShutdownRegistry {
  * shutdowns.furthestPhase(); // 'running'
  */
 export function createShutdownRegistry(): ShutdownRegistry {
-  const byServer = new Map<Server, ShutdownEntry>();
+  const byServer = new Map<object, ShutdownEntry>();
+  const closing = new AbortController();
   // Kept apart from byServer: a released shutdown that is under way still reports its phase.
   let startedCount = 0;
   return {
@@ -66,5 +70,9 @@ export function createShutdownRegistry(): ShutdownRegistry {
       return SHUTDOWN_PHASES[furthest]!;
     },
     phaseListeners: new Set(),
+    closingSignal: () => closing.signal,
+    closingStarted() {
+      if (!closing.signal.aborted) closing.abort(new Error('throughline: the server is closing; end long-lived responses'));
+    },
   };
 }

@@ -17,7 +17,7 @@ export const METRIC_HTTP_SERVER_ACTIVE_REQUESTS = 'http.server.active_requests';
  * (https://opentelemetry.io/docs/specs/semconv/http/http-metrics/).
  *
  * @example
- * // PromQL: histogram_quantile(0.99, sum by (le, http_route) (rate(http_server_request_duration_bucket[5m])))
+ * // PromQL: histogram_quantile(0.99, sum by (le, http_route) (rate(http_server_request_duration_seconds_bucket[5m])))
  * HTTP_DURATION_BUCKETS_SECONDS.length; // 14
  */
 export const HTTP_DURATION_BUCKETS_SECONDS = [

@@ -11,10 +11,11 @@ import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 
 /**
  * Names of the lifecycle instruments, as created on the meter (Prometheus
- * replaces `.` with `_`, and adds `_total` to the counter).
+ * replaces `.` with `_` and appends the unit and, on the counter, `_total`:
+ * see docs/metrics.md).
  *
  * @example
- * // PromQL: throughline_shutdown_phase{throughline_shutdown_phase="draining"} == 1
+ * // PromQL: throughline_shutdown_phase_ratio{throughline_shutdown_phase="draining"} == 1
  * LIFECYCLE_METRICS.phase; // 'throughline.shutdown.phase'
  */
 export const LIFECYCLE_METRICS = {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { diag, metrics, propagation, trace } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from '../context/context-manager.js';
@@ -27,6 +28,7 @@ import {
   type MetricsHandler,
 } from './metrics-endpoint.js';
 import { startRuntimeMetrics } from './runtime-metrics.js';
+import { createScrapeTracker, type FinalScrapeResult } from './scrape-tracker.js';
 
 // Still "development" in the semantic conventions, so not in the stable entry point.
 const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
@@ -57,6 +59,18 @@ export interface SetupTelemetryOptions {
    * (no tracer provider is created or registered).
    */
   traceExporter?: SpanExporter | 'otlp';
+  /**
+   * Push metrics too: `'otlp'` adds a PeriodicExportingMetricReader with
+   * `@opentelemetry/exporter-metrics-otlp-http` (configured by the standard
+   * `OTEL_EXPORTER_OTLP_*` variables, e.g. `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`
+   * and `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json`), or any
+   * `PushMetricExporter`. Its last export happens in `shutdown()` (the
+   * `flushing` phase), after the last request: nothing waits for a scrape.
+   * The Prometheus exposition stays available. Default: `undefined` (pull only).
+   */
+  metricsExporter?: PushMetricExporter | 'otlp';
+  /** How often the push exporter exports. Default: `$OTEL_METRIC_EXPORT_INTERVAL`, else 60000 (the SDK's). */
+  metricsExportIntervalMs?: number;
   /** Node.js runtime metrics (event loop delay and utilization, GC, heap) from `@opentelemetry/instrumentation-runtime-node`. Default: `true`. */
   runtimeMetrics?: boolean;
 }
@@ -90,8 +104,24 @@ export interface Telemetry {
   readonly metricsServer?: Server;
   /** The resource every metric and span carries. */
   readonly resource: Resource;
-  /** Exports the spans still queued. */
+  /** Exports the spans still queued (and, with `metricsExporter`, the metrics). */
   forceFlush(): Promise<void>;
+  /** How many scrapes of the exposition (either endpoint) have started. */
+  scrapes(): number;
+  /**
+   * Resolves once the first scrape has been served: hold readiness on it
+   * (`healthRoutes({ telemetry })`) so the first sample Prometheus stores
+   * predates the first request.
+   */
+  firstScrape(): Promise<void>;
+  /**
+   * Waits, up to `timeoutMs`, for a scrape that starts after this call, and
+   * keeps an endpoint open for it: the `prometheus: { port }` server, or a
+   * metrics-only listener on the app port the scrapes came through.
+   * gracefulShutdown() calls it at the start of `flushing`
+   * (`finalScrapeTimeoutMs`). `skipped` at once when the process was never scraped.
+   */
+  awaitFinalScrape(options: { timeoutMs: number }): Promise<FinalScrapeResult>;
   /**
    * Flushes and shuts down the providers, closes the metrics server, stops the
    * lifecycle and runtime metrics and unregisters the globals, so
@@ -100,7 +130,16 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-const KNOWN = ['serviceName', 'serviceVersion', 'serviceInstanceId', 'prometheus', 'traceExporter', 'runtimeMetrics'];
+const KNOWN = [
+  'serviceName',
+  'serviceVersion',
+  'serviceInstanceId',
+  'prometheus',
+  'traceExporter',
+  'metricsExporter',
+  'metricsExportIntervalMs',
+  'runtimeMetrics',
+];
 
 // How long shutdown() lets a scrape in progress finish on the metrics server.
 const METRICS_SERVER_GRACE_MS = 1000;
@@ -134,7 +173,16 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
     [ATTR_SERVICE_INSTANCE_ID]: opts.serviceInstanceId,
   });
   const reader = createPrometheusReader();
-  const meterProvider = new MeterProvider({ resource, readers: [reader] });
+  const readers: IMetricReader[] = [reader];
+  if (opts.metricsExporter !== undefined) {
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: opts.metricsExporter === 'otlp' ? new OTLPMetricExporter() : opts.metricsExporter,
+        ...(opts.metricsExportIntervalMs !== undefined && { exportIntervalMillis: opts.metricsExportIntervalMs }),
+      }),
+    );
+  }
+  const meterProvider = new MeterProvider({ resource, readers });
   const tracerProvider =
     opts.traceExporter === undefined
       ? undefined
@@ -165,8 +213,12 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
 
   const stopLifecycle = ensureLifecycleMetrics(meterProvider);
   const stopRuntime = opts.runtimeMetrics ? startRuntimeMetrics(meterProvider) : () => {};
-  const metricsHandler = createMetricsHandler(reader);
+  // The tracker tells scrapes on the metrics server from the app route's.
+  const servers: { metrics?: Server | undefined } = {};
+  const tracker = createScrapeTracker(createMetricsHandler(reader), meterProvider, () => servers.metrics);
+  const metricsHandler = tracker.handler;
   const metricsServer = opts.prometheus && startMetricsServer(metricsHandler, opts.prometheus);
+  servers.metrics = metricsServer;
 
   let shuttingDown: Promise<void> | undefined;
   const telemetry: Telemetry = {
@@ -178,6 +230,11 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
     async forceFlush() {
       await Promise.all([tracerProvider?.forceFlush(), meterProvider.forceFlush()]);
     },
+    scrapes: () => tracker.started(),
+    firstScrape: () => tracker.firstScrape(),
+    awaitFinalScrape({ timeoutMs }) {
+      return tracker.awaitFinalScrape(timeoutMs, metricsServer);
+    },
     shutdown() {
       return (shuttingDown ??= (async () => {
         stopLifecycle();
@@ -186,6 +243,7 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
           tracerProvider?.shutdown(),
           meterProvider.shutdown(),
           metricsServer && closeMetricsServer(metricsServer, METRICS_SERVER_GRACE_MS),
+          tracker.dispose(),
         ]);
         for (const r of results) if (r.status === 'rejected') diag.error('throughline: telemetry shutdown failed', r.reason);
         // The context manager stays: it is idempotent, and code still running
@@ -207,6 +265,8 @@ interface ValidOptions {
   serviceInstanceId: string;
   prometheus: { port: number; host?: string } | undefined;
   traceExporter: SpanExporter | 'otlp' | undefined;
+  metricsExporter: PushMetricExporter | 'otlp' | undefined;
+  metricsExportIntervalMs: number | undefined;
   runtimeMetrics: boolean;
 }
 
@@ -238,12 +298,27 @@ function validate(options: unknown): ValidOptions {
   ) {
     throw invalidOption('traceExporter', "`'otlp'` or a SpanExporter (an object with export())", exporter);
   }
+  const push = merged.metricsExporter;
+  if (
+    push !== undefined &&
+    push !== 'otlp' &&
+    (push === null || typeof push !== 'object' || typeof (push as PushMetricExporter).export !== 'function')
+  ) {
+    throw invalidOption('metricsExporter', "`'otlp'` or a PushMetricExporter (an object with export())", push);
+  }
+  const interval = merged.metricsExportIntervalMs;
+  if (interval !== undefined) {
+    expectNumber('metricsExportIntervalMs', interval, 1);
+    if (push === undefined) throw invalidOption('metricsExportIntervalMs', 'given only with `metricsExporter`', interval);
+  }
   return {
     serviceName,
     serviceVersion,
     serviceInstanceId,
     prometheus,
     traceExporter: exporter as ValidOptions['traceExporter'],
+    metricsExporter: push as ValidOptions['metricsExporter'],
+    metricsExportIntervalMs: interval as number | undefined,
     runtimeMetrics: expectBoolean('runtimeMetrics', merged.runtimeMetrics),
   };
 }

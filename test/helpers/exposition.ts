@@ -11,6 +11,16 @@ export interface Sample {
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
+// Go's ParseFloat spellings; Number('+Inf') would be NaN, hiding a wrong value.
+function sampleValue(text: string, line: string): number {
+  if (text === '+Inf' || text === 'Inf') return Infinity;
+  if (text === '-Inf') return -Infinity;
+  if (text === 'NaN') return NaN;
+  const n = Number(text);
+  if (Number.isNaN(n)) throw new Error(`unparseable sample value in: ${line}`);
+  return n;
+}
+
 /** Parses the sample lines (not the comments) of a text exposition, failing on a line it cannot read. */
 export function parseExposition(text: string): Sample[] {
   const samples: Sample[] = [];
@@ -20,7 +30,7 @@ export function parseExposition(text: string): Sample[] {
     if (!m) throw new Error(`unparseable exposition line: ${line}`);
     const labels: Record<string, string> = {};
     for (const [, k, v] of (m[2] ?? '').matchAll(LABEL)) labels[k!] = v!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+    samples.push({ name: m[1]!, labels, value: sampleValue(m[3]!, line) });
   }
   return samples;
 }

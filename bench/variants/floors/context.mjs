@@ -1,0 +1,59 @@
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import express from 'express';
+import { randomFillSync, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { userBody } from '../shared.mjs';
+
+// The context-only floor: the least a middleware can do and still give what
+// traceContext() gives without an SDK, hand-written with nothing to
+// configure. An OTel Context through the registered context manager (so the
+// API's getters work), a tight traceparent check, ids sliced from a pooled
+// buffer, a request id echoed with setHeader, and req/res emit() run in the
+// request's context. What traceContext() costs above this is its own.
+const TRACEPARENT_RE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
+const pool = Buffer.allocUnsafe(16 * 1024);
+let offset = pool.length;
+
+function id(bytes) {
+  if (offset + bytes > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  offset += bytes;
+  return pool.toString('hex', offset - bytes, offset);
+}
+
+function emitIn(ctx, emitter) {
+  const emit = emitter.emit;
+  emitter.emit = function (event, ...args) {
+    if (this.listenerCount(event) === 0 || context.active() === ctx) return emit.call(this, event, ...args);
+    return context.with(ctx, () => emit.call(this, event, ...args));
+  };
+}
+
+function floorContext(req, res, next) {
+  const m = TRACEPARENT_RE.exec(req.headers.traceparent ?? '');
+  const spanContext = m
+    ? { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16) & 1, isRemote: true }
+    : { traceId: id(16), spanId: id(8), traceFlags: 0 };
+  const incoming = req.headers['x-request-id'];
+  const requestId = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+  res.setHeader('x-request-id', requestId);
+  const ctx = trace.setSpanContext(ROOT_CONTEXT, spanContext);
+  emitIn(ctx, req);
+  emitIn(ctx, res);
+  context.with(ctx, next);
+}
+
+/** The context-only floor: a minimal hand-written middleware on the OTel context manager. */
+export async function start() {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const app = express();
+  app.use(floorContext);
+  app.get('/users/:id', (req, res) => {
+    res.json(userBody(req.params.id, trace.getSpanContext(context.active()).traceId));
+  });
+  return { server: createServer(app) };
+}

@@ -1,0 +1,76 @@
+import { context, metrics, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import express from 'express';
+import { createServer } from 'node:http';
+import { countingTracerProvider, userBody } from '../shared.mjs';
+
+// The spans + metrics floor: a minimal middleware that records what
+// traceContext() records with the same SDK objects (tracer provider, batch
+// processor, counting exporter, MeterProvider + PrometheusExporter) — the
+// same SERVER span with the same eight start attributes and the route and
+// status at the end, and the same http.server.request.duration histogram with
+// the same buckets and labels — and nothing else: no options, no request id,
+// no error hooks, no active-requests count. What traceContext() costs above
+// this is its own; the rest is the SDK's.
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+const getter = { keys: (c) => Object.keys(c), get: (c, k) => c[k] };
+
+/** The spans + metrics floor: the same SDK span and histogram from a minimal middleware. */
+export async function start() {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const tracing = countingTracerProvider();
+  trace.setGlobalTracerProvider(tracing.provider);
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [prometheus] }));
+  const tracer = trace.getTracer('floor');
+  const duration = metrics.getMeter('floor').createHistogram('http.server.request.duration', {
+    unit: 's',
+    advice: { explicitBucketBoundaries: BUCKETS },
+  });
+
+  function floorSpans(req, res, next) {
+    const startedAt = performance.now();
+    const parent = propagation.extract(ROOT_CONTEXT, req.headers, getter);
+    const url = req.url;
+    const q = url.indexOf('?');
+    const host = req.headers.host ?? '';
+    const colon = host.lastIndexOf(':');
+    const attributes = {
+      'http.request.method': req.method,
+      'url.path': q === -1 ? url : url.slice(0, q),
+      'url.scheme': 'http',
+      'network.protocol.version': req.httpVersion,
+      'server.address': colon === -1 ? host : host.slice(0, colon),
+      'server.port': colon === -1 ? 80 : Number(host.slice(colon + 1)),
+      'client.address': req.socket.remoteAddress,
+      'user_agent.original': req.headers['user-agent'],
+    };
+    const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes }, parent);
+    res.once('finish', () => {
+      const route = req.route?.path;
+      span.setAttribute('http.route', route);
+      span.setAttribute('http.response.status_code', res.statusCode);
+      span.updateName(`${req.method} ${route}`);
+      span.end();
+      duration.record((performance.now() - startedAt) / 1000, {
+        'http.request.method': req.method,
+        'url.scheme': 'http',
+        'http.route': route,
+        'http.response.status_code': res.statusCode,
+      });
+    });
+    context.with(trace.setSpan(parent, span), next);
+  }
+
+  const app = express();
+  app.use(floorSpans);
+  app.get('/metrics', (req, res) => prometheus.getMetricsRequestHandler(req, res));
+  app.get('/users/:id', (req, res) => {
+    res.json(userBody(req.params.id, trace.getActiveSpan().spanContext().traceId));
+  });
+  return { server: createServer(app), spans: tracing.spans };
+}
