@@ -7,7 +7,7 @@
 // can be replayed with THROUGHLINE_FUZZ_SEED.
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
-import { outgoingHeaders, traceContext, tryGetTraceContext } from '../src/index.js';
+import { healthRoutes, outgoingHeaders, traceContext, tryGetTraceContext } from '../src/index.js';
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { useTracing } from './helpers/otel.js';
 import { listen } from './helpers/server.js';
@@ -67,13 +67,20 @@ function generate(random: Random): Case {
   const roll = random();
   const traceparent =
     roll < 0.15 ? valid
-    : roll < 0.65 ? mutate(random, valid)
-    : roll < 0.85 ? junk(random, 80)
-    : roll < 0.95 ? [valid, mutate(random, valid)]
+    : roll < 0.6 ? mutate(random, valid)
+    : roll < 0.8 ? junk(random, 80)
+    : roll < 0.9 ? [valid, mutate(random, valid)]
+    // A future version with a tail either side of the 512-character limit.
+    : roll < 0.95 ? `cc${valid.slice(2)}-${'f'.repeat(400 + Math.floor(random() * 200))}`
     : undefined;
-  const member = () => `${pick(random, ['a', 'vendor', 't@sys', 'Bad', 'x y', ''])}=${pick(random, [hex(random, 8), junk(random, 12), '', 'v=1'])}`;
-  const tracestate = random() < 0.8 ? Array.from({ length: Math.floor(random() * 40) }, member).join(pick(random, [',', ' , ', ',,'])) : undefined;
-  const baggage = random() < 0.5 ? pick(random, [`user=${hex(random, 4)}`, junk(random, 60), `k=${'v'.repeat(9_000)}`, 'a=1;p=2,b=%zz']) : undefined;
+  // Keys of the current grammar ('foo@', '0@@x'), invalid ones ('@a', 'Bad'), and few enough to repeat.
+  const member = () => `${pick(random, ['a', 'vendor', 't@sys', 'foo@', '0@@x', '@a', 'Bad', 'x y', ''])}=${pick(random, [hex(random, 8), junk(random, 12), '', 'v=1'])}`;
+  const separator = pick(random, [',', ' , ', ',,', ' '.repeat(1 + Math.floor(random() * 80)) + ',']);
+  const tracestate = random() < 0.8 ? Array.from({ length: Math.floor(random() * 40) }, member).join(separator) : undefined;
+  const baggage =
+    random() < 0.5
+      ? pick(random, [`user=${hex(random, 4)}`, junk(random, 60), `k=${'v'.repeat(9_000)}`, 'a=1;p=2,b=%zz', ','.repeat(9_000) + 'a=1', Array.from({ length: 200 }, (_, i) => `m${i}=${i}`).join(',')])
+      : undefined;
   return { traceparent, tracestate, baggage };
 }
 
@@ -91,6 +98,8 @@ function expected(raw: Case['traceparent']): { continues: string; future: boolea
   if (raw === undefined || Array.isArray(raw)) return 'restart';
   // Leading and trailing spaces and tabs are not part of an HTTP field value (RFC 9110 5.5).
   const value = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+  // Longer than MAX_TRACEPARENT_LENGTH: refused unread.
+  if (value.length > 512) return 'restart';
   const strict = STRICT_00.exec(value);
   if (strict) return zero(strict[1]!) || zero(strict[2]!) ? 'restart' : { continues: strict[1]!, future: false };
   const prefix = PREFIX.exec(value);
@@ -160,6 +169,10 @@ describe('hostile trace headers, generated', () => {
                 : !/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(out['traceparent'] ?? '') ? `outgoing traceparent ${String(out['traceparent'])}`
                 : out['tracestate'] !== undefined && (out['tracestate'].split(',').length > 32 || out['tracestate'].length > 512)
                   ? `outgoing tracestate over the limits: ${out['tracestate'].length} chars`
+                : out['tracestate'] !== undefined && new Set(out['tracestate'].split(',').map((m) => m.split('=')[0])).size !== out['tracestate'].split(',').length
+                  ? `outgoing tracestate with a duplicated key: ${out['tracestate']}`
+                : out['baggage'] !== undefined && (out['baggage'].split(',').length > 180 || out['baggage'].length > 8192)
+                  ? `outgoing baggage over the limits: ${out['baggage'].length} chars`
                 : outcome !== 'restart' && traceId !== outcome.continues ? `a valid ${outcome.future ? 'future-version ' : ''}traceparent was not continued`
                 : outcome === 'restart' && [c.traceparent].flat().some((v) => v?.toLowerCase().includes(traceId)) ? 'an invalid traceparent was continued'
                 : undefined;
@@ -180,6 +193,99 @@ describe('hostile trace headers, generated', () => {
       );
       assert.deepEqual(failures.slice(0, 5), [], `replay with THROUGHLINE_FUZZ_SEED=${SEED}`);
       assert.ok(counts.continued > 100 && counts.restarted > 1_000, `the generator covers both outcomes: ${JSON.stringify(counts)}`);
+    });
+  }
+});
+
+// Hand-picked hostile headers, each sent to a probe and to a normal route:
+// long runs of spaces and commas (quadratic for the old regex parsers), values
+// over the length limits, duplicated tracestate keys and the current key
+// grammar. Every request is served; what the service would send downstream
+// says exactly what survived.
+describe('hostile trace headers, hand-picked', () => {
+  useTracing();
+
+  const T = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const VALID = `00-${T}-00f067aa0ba902b7-01`;
+  const SPACES = ' '.repeat(15_000);
+  const members = (n: number) => Array.from({ length: n }, (_, i) => `m${i}=${i}`).join(',');
+
+  interface Expect {
+    /** The trace id the request must run in, or 'new' for a fresh one. */
+    readonly trace: string;
+    readonly tracestate?: string;
+    /** Number of outgoing baggage members (undefined: no baggage header). */
+    readonly baggage?: number;
+  }
+  // [description, raw header lines, what the normal route must report]
+  const CASES: [string, [string, string][], Expect][] = [
+    ['traceparent with 15,000 spaces inside: new trace', [['traceparent', `00-${SPACES}${T}-00f067aa0ba902b7-01`]], { trace: 'new' }],
+    ['future-version traceparent of 600 characters: new trace', [['traceparent', `cc${VALID.slice(2)}-${'f'.repeat(544)}`]], { trace: 'new' }],
+    ['future-version traceparent of 512 characters: continued', [['traceparent', `cc${VALID.slice(2)}-${'f'.repeat(456)}`]], { trace: T }],
+    ['tracestate a=1 + 15,000 spaces + b: dropped, trace continued', [['traceparent', VALID], ['tracestate', `a=1${SPACES}b`]], { trace: T }],
+    ['tracestate padded with 15,000 spaces of OWS: over 8192, dropped', [['traceparent', VALID], ['tracestate', `a=1,${SPACES},b=2`]], { trace: T }],
+    ['tracestate of 8,000 commas and one member: read', [['traceparent', VALID], ['tracestate', `${','.repeat(8_000)}a=1`]], { trace: T, tracestate: 'a=1' }],
+    ['tracestate of 1,000 members: dropped', [['traceparent', VALID], ['tracestate', members(1_000)]], { trace: T }],
+    ['tracestate with a duplicated key: first kept', [['traceparent', VALID], ['tracestate', 'foo=1,bar=2,foo=3']], { trace: T, tracestate: 'foo=1,bar=2' }],
+    ['tracestate duplicated across two fields: first kept', [['traceparent', VALID], ['tracestate', 'foo=1'], ['tracestate', 'bar=2,foo=2']], { trace: T, tracestate: 'foo=1,bar=2' }],
+    ['tracestate keys of the current grammar: kept', [['traceparent', VALID], ['tracestate', 'foo@=1,0@@x=2,a@b@c=3']], { trace: T, tracestate: 'foo@=1,0@@x=2,a@b@c=3' }],
+    ['tracestate key starting with "@": dropped', [['traceparent', VALID], ['tracestate', '@foo=1,bar=2']], { trace: T }],
+    ['tracestate behind a broken traceparent: not read', [['traceparent', `${VALID}x`], ['tracestate', 'foo=1']], { trace: 'new' }],
+    ['baggage a=1 + 15,000 spaces + b=2: dropped', [['traceparent', VALID], ['baggage', `a=1${SPACES}b=2`]], { trace: T }],
+    ['baggage of 15,000 commas, then a member: not read', [['traceparent', VALID], ['baggage', `${','.repeat(15_000)}a=1`]], { trace: T }],
+    ['baggage of 300 members: the first 180 read', [['traceparent', VALID], ['baggage', members(300)]], { trace: T, baggage: 180 }],
+    ['baggage of 2 members: read', [['baggage', 'user=alice,tier=gold']], { trace: 'new', baggage: 2 }],
+  ];
+
+  function get(url: string, path: string, headers: [string, string][]): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${url}${path}`, { headers: [['host', '127.0.0.1'], ...headers].flat() }, (res) => {
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  for (const { name, express } of EXPRESS_VARIANTS) {
+    it(`${name}: served on /health/live and on a route, with exactly the trace, tracestate and baggage the limits allow`, async function () {
+      this.timeout(30_000);
+      const app = express();
+      app.use(traceContext());
+      app.use(healthRoutes());
+      app.get('/orders/:id', (_req, res) => {
+        res.json({ traceId: tryGetTraceContext()?.traceId, out: outgoingHeaders() });
+      });
+      const server = await listen(app);
+      const failures: string[] = [];
+      try {
+        for (const [description, headers, expect] of CASES) {
+          const live = await get(server.url, '/health/live', headers);
+          if (live.status !== 200 || live.body !== '{"status":"ok","checks":{}}') failures.push(`${description}: /health/live ${live.status} ${live.body.slice(0, 80)}`);
+          const reply = await get(server.url, '/orders/1', headers);
+          if (reply.status !== 200) {
+            failures.push(`${description}: status ${reply.status}`);
+            continue;
+          }
+          const { traceId, out } = JSON.parse(reply.body) as Reply['body'];
+          const got = {
+            trace: traceId === T ? T : /^[0-9a-f]{32}$/.test(traceId ?? '') && !zero(traceId!) ? 'new' : `invalid ${String(traceId)}`,
+            tracestate: out['tracestate'],
+            baggage: out['baggage']?.split(',').length,
+          };
+          try {
+            assert.deepEqual(got, { tracestate: undefined, baggage: undefined, ...expect });
+          } catch {
+            failures.push(`${description}: got ${JSON.stringify(got).slice(0, 200)}`);
+          }
+        }
+      } finally {
+        await server.close();
+      }
+      assert.deepEqual(failures, []);
     });
   }
 });

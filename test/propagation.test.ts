@@ -3,6 +3,7 @@ import { W3CBaggagePropagator } from '@opentelemetry/core';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import express from 'express';
 import request from 'supertest';
 import {
@@ -321,5 +322,15 @@ describe('childEnv() and contextFromEnv() read own properties only', () => {
     assert.equal(trace.getSpanContext(contextFromEnv(smuggled)), undefined);
     assert.equal(trace.getSpanContext(contextFromEnv(Object.create({ TRACEPARENT: VALID }) as Record<string, string>)), undefined);
     assert.equal(trace.getSpanContext(contextFromEnv({ TRACEPARENT: VALID }))?.traceId, TRACE_ID, 'an own variable is read');
+  });
+});
+
+describe('docs/getting-started.md "Header limits"', () => {
+  it('states the limits the code uses', () => {
+    const doc = readFileSync(new URL('../docs/getting-started.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Header limits'));
+    assert.ok(section.includes(`| \`traceparent\` | ${MAX_TRACEPARENT_LENGTH} characters (\`MAX_TRACEPARENT_LENGTH\`)`));
+    assert.ok(section.includes(`| \`tracestate\` | ${MAX_TRACESTATE_HEADER_LENGTH} characters for all fields combined (\`MAX_TRACESTATE_HEADER_LENGTH\`)`));
+    assert.ok(section.includes(`| \`baggage\` | ${MAX_BAGGAGE_LENGTH} characters and ${MAX_BAGGAGE_MEMBERS} list-members`));
   });
 });

@@ -1,5 +1,5 @@
 import type { TraceState } from '@opentelemetry/api';
-import { skipOwsBackward, skipOwsForward } from './ows.js';
+import { skipOwsBackward } from './ows.js';
 
 // W3C Trace Context, "tracestate Header Field Values" (the current text, which
 // replaced the `tenant@system` multi-tenant grammar):
@@ -54,15 +54,22 @@ export function parseTraceStateEntries(header: string): [string, string][] | und
   if (header.length > MAX_TRACESTATE_HEADER_LENGTH) return undefined;
   const entries: [string, string][] = [];
   const seen = new Set<string>();
-  let start = 0;
-  while (start <= header.length) {
-    const comma = header.indexOf(',', start);
-    const end = comma === -1 ? header.length : comma;
-    // "Spaces and horizontal tabs surrounding list-members are ignored."
-    const from = skipOwsForward(header, start, end);
+  const length = header.length;
+  let at = 0;
+  while (at < length) {
+    // Empty and whitespace-only members ("Spaces and horizontal tabs surrounding
+    // list-members are ignored") are skipped a character at a time: 8,000
+    // commas cost 22 µs so, 83 µs with one indexOf() per member (bench/headers.mjs).
+    const code = header.charCodeAt(at);
+    if (code === 0x2c || code === 0x20 || code === 0x09) {
+      at++;
+      continue;
+    }
+    const comma = header.indexOf(',', at);
+    const end = comma === -1 ? length : comma;
+    const from = at;
     const to = skipOwsBackward(header, from, end);
-    start = end + 1;
-    if (from === to) continue;
+    at = end + 1;
     if (to - from > MAX_MEMBER_LENGTH) return undefined;
     const eq = header.indexOf('=', from);
     if (eq === -1 || eq >= to || eq === from) return undefined;
