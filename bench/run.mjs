@@ -374,7 +374,8 @@ ${versions().map((v) => `- ${v}`).join('\n')}
     middleware that starts the same SERVER span with the same eight start attributes, sets
     route and status and ends it on \`finish\`, and records the same
     \`http.server.request.duration\` histogram, on the same SDK objects as
-    "spans + metrics". No request id, no error hooks, no active-requests count.
+    "spans + metrics", plus the context floor's request id and \`emit()\` binding (which
+    \`traceContext()\` does in every mode). No baggage, no error hooks, no active-requests count.
 - Each variant's server runs in its own Node.js process (forked with this Node.js), so
   module state, global providers, RSS and CPU profiles are its own. The load generator
   (autocannon, programmatic) runs in the parent process, on 127.0.0.1, keep-alive,
