@@ -139,7 +139,7 @@ describe('the demo service (npm start)', function () {
     // request: this is it, served on the app port by a metrics-only listener.
     await until('the flushing phase', 20_000, () => Promise.resolve(out.includes('"phase":"flushing"') || undefined));
     const final = await (await fetch(`${url}/metrics`)).text();
-    assert.match(final, /^http_server_request_duration_count\{[^}]*http_response_status_code="201"[^}]*\} 1$/m);
+    assert.match(final, /^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="201"[^}]*\} 1$/m);
     assert.match(final, /^throughline_shutdown_final_scrape\{[^}]*throughline_final_scrape_result="seen"[^}]*\} 1$/m);
     const [code] = await exited;
     assert.equal(code, 0);

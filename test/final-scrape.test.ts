@@ -12,7 +12,7 @@ import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { parseExposition, select, value } from './helpers/exposition.js';
 
 /** The request counter of traceContext()'s histogram, as Prometheus names it (one place to adapt a rename). */
-const REQUESTS_COUNT = 'http_server_request_duration_count';
+const REQUESTS_COUNT = 'http_server_request_duration_seconds_count';
 const FINAL = 'throughline_shutdown_final_scrape';
 
 async function start(telemetry: Telemetry): Promise<{ server: Server; url: string }> {

@@ -91,8 +91,8 @@ export function traceContext(options?: TraceContextOptions) {
       return;
     }
     // Under a NodeSDK's instrumentation-http: enrich its SERVER span instead of starting a second one (adopt.ts).
-    const bind = (ctx: Context) => bindAndContinue(setRequestState(ctx, state), req, res, next);
-    if (adopt({ req, res, opts, trusted: parent === extracted, bind, safe })) return;
+    const bind = (ctx: Context) => bindRequest(ctx, requestId, opts, req, res, next);
+    if (adopt({ req, res, opts, trusted: parent.trusted, bind, safe })) return;
 
     const request = startRequest(tracer, marked, parent, tracing, instruments, opts);
     const onFinish = () => endRequest(request, req, res, false);
@@ -111,13 +111,15 @@ interface Parent {
   readonly context: Context;
   /** Set when the caller is not trusted: the new trace links to the caller's span. */
   readonly links: Link[] | undefined;
+  /** Whether `trustIncoming` accepted the caller's context. */
+  readonly trusted: boolean;
 }
 
 function extractParent(req: IncomingMessage, opts: ResolvedTraceContextOptions): Parent {
   const extracted = extractOrRoot(req.headers, headerGetter, 'the request headers');
-  if (safe(() => opts.trustIncoming(req), true, 'trustIncoming')) return { context: extracted, links: undefined };
+  if (safe(() => opts.trustIncoming(req), true, 'trustIncoming')) return { context: extracted, links: undefined, trusted: true };
   const remote = trace.getSpanContext(extracted);
-  return { context: ROOT_CONTEXT, links: remote && isSpanContextValid(remote) ? [{ context: remote }] : undefined };
+  return { context: ROOT_CONTEXT, links: remote && isSpanContextValid(remote) ? [{ context: remote }] : undefined, trusted: false };
 }
 
 function echoRequestId(req: IncomingMessage, res: ServerResponse, header: string | false): string | undefined {

@@ -66,6 +66,9 @@ async function closing(run: ShutdownRun): Promise<void> {
   await connections.firstRequests(Math.min(FIRST_REQUEST_GRACE_MS, opts.closeTimeoutMs / 4));
   const stopped = stopAccepting(server);
   const outcome = await connections.finishClosing();
+  // Keep-alive connections opened before gracefulShutdown() was called are
+  // not tracked: Node's own list still knows them, and close() waits for them.
+  (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   const stop = await withDeadline(STOP_SETTLE_MS, () => stopped);
   const stopError = stop.status === 'ok' ? stop.value : undefined;
   if (stopError && !notRunning(stopError)) opts.logger.warn({ err: stopError }, 'throughline: server.close() failed');

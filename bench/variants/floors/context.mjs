@@ -25,7 +25,8 @@ function id(bytes) {
   return pool.toString('hex', offset - bytes, offset);
 }
 
-function emitIn(ctx, emitter) {
+/** Runs `emitter`'s emit() in `ctx` for events with listeners (shared with the spans floor). */
+export function emitIn(ctx, emitter) {
   const emit = emitter.emit;
   emitter.emit = function (event, ...args) {
     if (this.listenerCount(event) === 0 || context.active() === ctx) return emit.call(this, event, ...args);
@@ -33,14 +34,20 @@ function emitIn(ctx, emitter) {
   };
 }
 
+/** A valid incoming x-request-id, or a new UUID, echoed in the response (shared with the spans floor). */
+export function echoRequestId(req, res) {
+  const incoming = req.headers['x-request-id'];
+  const requestId = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+  res.setHeader('x-request-id', requestId);
+  return requestId;
+}
+
 function floorContext(req, res, next) {
   const m = TRACEPARENT_RE.exec(req.headers.traceparent ?? '');
   const spanContext = m
     ? { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16) & 1, isRemote: true }
     : { traceId: id(16), spanId: id(8), traceFlags: 0 };
-  const incoming = req.headers['x-request-id'];
-  const requestId = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
-  res.setHeader('x-request-id', requestId);
+  echoRequestId(req, res);
   const ctx = trace.setSpanContext(ROOT_CONTEXT, spanContext);
   emitIn(ctx, req);
   emitIn(ctx, res);

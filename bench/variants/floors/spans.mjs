@@ -6,15 +6,17 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express from 'express';
 import { createServer } from 'node:http';
 import { countingTracerProvider, userBody } from '../shared.mjs';
+import { echoRequestId, emitIn } from './context.mjs';
 
 // The spans + metrics floor: a minimal middleware that records what
 // traceContext() records with the same SDK objects (tracer provider, batch
 // processor, counting exporter, MeterProvider + PrometheusExporter) — the
 // same SERVER span with the same eight start attributes and the route and
 // status at the end, and the same http.server.request.duration histogram with
-// the same buckets and labels — and nothing else: no options, no request id,
-// no error hooks, no active-requests count. What traceContext() costs above
-// this is its own; the rest is the SDK's.
+// the same buckets and labels — plus the context floor's request id and
+// req/res emit() binding, which traceContext() does in every mode. Nothing
+// else: no options, no baggage, no error hooks, no active-requests count.
+// What traceContext() costs above this is its own; the rest is the SDK's.
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 const getter = { keys: (c) => Object.keys(c), get: (c, k) => c[k] };
 
@@ -63,7 +65,11 @@ export async function start() {
         'http.response.status_code': res.statusCode,
       });
     });
-    context.with(trace.setSpan(parent, span), next);
+    echoRequestId(req, res);
+    const ctx = trace.setSpan(parent, span);
+    emitIn(ctx, req);
+    emitIn(ctx, res);
+    context.with(ctx, next);
   }
 
   const app = express();
