@@ -32,7 +32,7 @@ describe('entry points (dist/, through the exports map)', () => {
 
   it('throughline/express loads no code of the telemetry setup or of the shutdown orchestration', async () => {
     const loaded = await loadedBy('throughline/express');
-    const pattern = /^(http-terminator$|dist\/src\/telemetry\/(setup-telemetry|metrics-endpoint|runtime-metrics)|dist\/src\/lifecycle\/(graceful-shutdown|phases|connections))/;
+    const pattern = /^(dist\/src\/telemetry\/(setup-telemetry|metrics-endpoint|runtime-metrics)|dist\/src\/lifecycle\/(graceful-shutdown|phases|connections))/;
     assert.deepEqual(loaded.filter((m) => pattern.test(m)), []);
   });
 
