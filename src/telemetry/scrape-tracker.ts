@@ -56,6 +56,8 @@ export interface ScrapeTracker {
   readonly handler: MetricsHandler;
   /** Scrapes started so far. */
   started(): number;
+  /** Scrapes served (response finished) so far. */
+  served(): number;
   /** Resolves when the first scrape has been served (readiness may wait for it). */
   firstScrape(): Promise<void>;
   /** Waits for a scrape that starts after now, keeping an endpoint open for it. */
@@ -73,6 +75,7 @@ export interface ScrapeTracker {
  */
 export function createScrapeTracker(inner: MetricsHandler, meterProvider: MeterProvider, metricsServer?: () => Server | undefined): ScrapeTracker {
   let count = 0;
+  let servedCount = 0;
   let route: ScrapeRoute | undefined;
   let result: 'waiting' | 'seen' | 'timeout' | undefined;
   let listener: Server | undefined;
@@ -92,6 +95,7 @@ export function createScrapeTracker(inner: MetricsHandler, meterProvider: MeterP
     // Said before collecting, so the final scrape carries its own `seen`.
     if (answers.length > 0) result = 'seen';
     res.once('finish', () => {
+      servedCount += 1;
       resolveFirst();
       for (const w of answers) w.resolve();
     });
@@ -136,6 +140,7 @@ export function createScrapeTracker(inner: MetricsHandler, meterProvider: MeterP
   return {
     handler,
     started: () => count,
+    served: () => servedCount,
     firstScrape: () => first,
     async awaitFinalScrape(timeoutMs, server) {
       if (timeoutMs <= 0 || count === 0) return 'skipped';
