@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
     'scrape-interval': { type: 'string', default: '15s' },
     pods: { type: 'string', default: '3' },
     rate: { type: 'string', default: '200' },
+    // --hold-ready 0: readiness does not wait for the first scrape (to measure what holding contributes).
+    'hold-ready': { type: 'string', default: '1' },
   },
 });
 if (args.haproxy) {
@@ -47,6 +49,7 @@ if (args.haproxy) {
     ratePerSecond,
     durationS: Number(args.duration === '20' ? '45' : args.duration),
     scrapeIntervalS,
+    holdReady: args['hold-ready'] !== '0',
     log: (line) => console.log(line),
   });
   console.log(formatHaproxyRollout(result, scrapeIntervalS));
