@@ -20,7 +20,8 @@ import type { MetricsHandler } from './metrics-endpoint.js';
  * is waiting for a scrape).
  *
  * @example
- * const result: FinalScrapeResult = report.finalScrape; // 'seen'
+ * const { terminate } = gracefulShutdown(http.createServer());
+ * const result: FinalScrapeResult = (await terminate()).finalScrape; // 'skipped': no telemetry
  */
 export type FinalScrapeResult = 'seen' | 'timeout' | 'unavailable' | 'skipped';
 
