@@ -309,7 +309,8 @@ export async function runHaproxyRollout(opts: HaproxyRolloutOptions): Promise<Ha
     const windowS = Math.max(3 * opts.scrapeIntervalS, 4);
     const start = loadStart / 1000 + windowS + opts.scrapeIntervalS;
     const end = loadEnd / 1000 - 1;
-    const range = (await (
+    // A load shorter than the rate window plus a scrape has no rate to compare.
+    const range = start >= end ? { data: { result: [] as { values: [number, string][] }[] } } : (await (
       await fetch(
         `${promUrl}/api/v1/query_range?query=${encodeURIComponent(`sum(rate(${REQUESTS_COUNT_SERIES}{http_route="${ROUTE}"}[${windowS}s]))`)}&start=${start}&end=${end}&step=${Math.min(opts.scrapeIntervalS, 2)}`,
       )
@@ -317,7 +318,7 @@ export async function runHaproxyRollout(opts: HaproxyRolloutOptions): Promise<Ha
     const rateSeries = (range.data.result[0]?.values ?? []).map(([t, v]) => [t, Number(v)] as [number, number]);
     const sorted = rateSeries.map(([, v]) => v).sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
-    const rateDip = median > 0 ? 1 - sorted[0]! / median : 1;
+    const rateDip = median > 0 ? 1 - sorted[0]! / median : Number.NaN;
 
     const figures: PodFigures[] = pods.map((p) => {
       const r = recorded.get(p.slot.name) ?? { recorded: 0, firstSample: 0 };
