@@ -1,7 +1,11 @@
 // `throughline/telemetry`: setupTelemetry() and the metric names. The only
 // entry point that loads the OpenTelemetry SDKs and exporters.
 export { HTTP_DURATION_BUCKETS_SECONDS } from './telemetry/http-server-metrics.js';
-export { setupTelemetry, SETUP_TELEMETRY_DEFAULTS } from './telemetry/setup-telemetry.js';
+export { setupTelemetry, SETUP_TELEMETRY_DEFAULTS, FIRST_SCRAPE_WAIT_MS } from './telemetry/setup-telemetry.js';
+export { DECLARE_ROUTES_DEFAULTS } from './telemetry/declared-routes.js';
+export type { DeclareRoutesOptions } from './telemetry/declared-routes.js';
+export { FINAL_SCRAPE_METRIC, ATTR_FINAL_SCRAPE_RESULT } from './telemetry/scrape-tracker.js';
+export type { FinalScrapeResult } from './telemetry/scrape-tracker.js';
 export type { SetupTelemetryOptions, Telemetry } from './telemetry/setup-telemetry.js';
 export type { MetricsHandler } from './telemetry/metrics-endpoint.js';
 export {

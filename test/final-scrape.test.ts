@@ -113,3 +113,66 @@ describe('scrape-aware shutdown (finalScrapeTimeoutMs)', function () {
     assert.throws(() => gracefulShutdown(server, { signals: [], finalScrapeTimeoutMs: -1 }), /Expected `finalScrapeTimeoutMs` to be a finite number >= 0, got `-1`/);
   });
 });
+
+describe('no blind start: declareRoutes() and firstScrapeCheck()', function () {
+  let telemetry: Telemetry | undefined;
+  afterEach(async () => {
+    await telemetry?.shutdown();
+    telemetry = undefined;
+    resetState();
+  });
+
+  for (const variant of EXPRESS_VARIANTS) {
+    it(`${variant.name}: declared routes have series at zero before their first request, and one series after it`, async () => {
+      telemetry = setupTelemetry({ serviceName: 'declared', runtimeMetrics: false });
+      const app = variant.express();
+      app.use(traceContext());
+      app.get('/metrics', telemetry.metricsHandler);
+      app.get('/orders/:id', (_req, res) => void res.json({ ok: true }));
+      app.post('/orders', (_req, res) => void res.status(201).json({ ok: true }));
+      assert.deepEqual(telemetry.declareRoutes(app, { statusCodes: [200, 201] }), [
+        { method: 'GET', route: '/metrics' },
+        { method: 'GET', route: '/orders/:id' },
+        { method: 'POST', route: '/orders' },
+      ]);
+      const server = createServer(app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const before = await scrape(url);
+        const get200 = { http_route: '/orders/:id', http_request_method: 'GET', http_response_status_code: '200' };
+        assert.equal(value(before, REQUESTS_COUNT, get200), 0);
+        assert.equal(value(before, REQUESTS_COUNT, { http_route: '/orders', http_request_method: 'POST', http_response_status_code: '201' }), 0);
+        assert.equal(value(before, 'http_server_request_duration_bucket', { ...get200, le: '+Inf' }), 0);
+        assert.equal((await fetch(`${url}/orders/1`)).status, 200);
+        const after = await scrape(url);
+        assert.equal(value(after, REQUESTS_COUNT, get200), 1);
+        assert.equal(value(after, REQUESTS_COUNT, { http_route: '/orders', http_request_method: 'POST', http_response_status_code: '201' }), 0);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  }
+
+  it('declareRoutes() rejects what is not an Express app, and bad status codes', () => {
+    telemetry = setupTelemetry({ serviceName: 'declared', runtimeMetrics: false });
+    assert.throws(() => telemetry!.declareRoutes({}), /Expected `app` to be an Express 4 or 5 application/);
+    assert.throws(() => telemetry!.declareRoutes(EXPRESS_VARIANTS[0].express(), { statusCodes: [42] }), /Expected `statusCodes` to be an array of HTTP status codes/);
+  });
+
+  it('firstScrapeCheck() fails until the first scrape was served, then passes', async () => {
+    telemetry = setupTelemetry({ serviceName: 'declared', runtimeMetrics: false });
+    const { server, url } = await start(telemetry);
+    try {
+      assert.throws(() => telemetry!.firstScrapeCheck(), /waiting for the first scrape/);
+      assert.doesNotThrow(() => telemetry!.firstScrapeCheck({ timeoutMs: 0 }));
+      await scrape(url);
+      assert.doesNotThrow(() => telemetry!.firstScrapeCheck());
+      assert.equal(telemetry.scrapes(), 1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

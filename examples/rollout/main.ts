@@ -19,6 +19,7 @@ import { setupTelemetry } from 'throughline';
 import { createInventoryApp } from '../demo/inventory.js';
 import { checkSpans, formatReport, verdict, type RolloutResult } from './checks.js';
 import { freePort } from './free-port.js';
+import { formatHaproxyRollout, renderRateSvg, runHaproxyRollout } from './haproxy-rollout.js';
 import { startOtlpReceiver } from './otlp-receiver.js';
 import type { WorkerMessage } from './protocol.js';
 import { SPANS_PER_ORDER } from './spans.js';
@@ -31,8 +32,33 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '20' },
     out: { type: 'string', default: '.tmp/rollout' },
     'drain-delay': { type: 'string', default: '1000' },
+    // --haproxy: pods behind a real HAProxy, scraped by a real Prometheus (haproxy-rollout.ts).
+    haproxy: { type: 'boolean', default: false },
+    'scrape-interval': { type: 'string', default: '15s' },
+    pods: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '200' },
+    // --hold-ready 0: readiness does not wait for the first scrape (to measure what holding contributes).
+    'hold-ready': { type: 'string', default: '1' },
   },
 });
+if (args.haproxy) {
+  const scrapeIntervalS = Number.parseFloat(args['scrape-interval']);
+  const ratePerSecond = Number(args.rate);
+  const result = await runHaproxyRollout({
+    pods: Number(args.pods),
+    ratePerSecond,
+    durationS: Number(args.duration === '20' ? '45' : args.duration),
+    scrapeIntervalS,
+    holdReady: args['hold-ready'] !== '0',
+    log: (line) => console.log(line),
+  });
+  console.log(formatHaproxyRollout(result, scrapeIntervalS));
+  await mkdir(resolve(args.out), { recursive: true });
+  const chart = join(resolve(args.out), `haproxy-rate-${scrapeIntervalS}s.svg`);
+  await writeFile(chart, renderRateSvg(result, ratePerSecond));
+  console.log(`rate chart: ${chart}`);
+  process.exit(result.failed === 0 && result.lost === 0 && result.firstSample === 0 ? 0 : 1);
+}
 const durationMs = Number(args.duration) * 1000;
 const connections = Number(args.connections);
 const outDir = resolve(args.out);

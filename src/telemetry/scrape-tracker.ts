@@ -20,7 +20,8 @@ import type { MetricsHandler } from './metrics-endpoint.js';
  * is waiting for a scrape).
  *
  * @example
- * const result: FinalScrapeResult = report.finalScrape; // 'seen'
+ * const { terminate } = gracefulShutdown(http.createServer());
+ * const result: FinalScrapeResult = (await terminate()).finalScrape; // 'skipped': no telemetry
  */
 export type FinalScrapeResult = 'seen' | 'timeout' | 'unavailable' | 'skipped';
 
@@ -56,6 +57,8 @@ export interface ScrapeTracker {
   readonly handler: MetricsHandler;
   /** Scrapes started so far. */
   started(): number;
+  /** Scrapes served (response finished) so far. */
+  served(): number;
   /** Resolves when the first scrape has been served (readiness may wait for it). */
   firstScrape(): Promise<void>;
   /** Waits for a scrape that starts after now, keeping an endpoint open for it. */
@@ -73,6 +76,7 @@ export interface ScrapeTracker {
  */
 export function createScrapeTracker(inner: MetricsHandler, meterProvider: MeterProvider, metricsServer?: () => Server | undefined): ScrapeTracker {
   let count = 0;
+  let servedCount = 0;
   let route: ScrapeRoute | undefined;
   let result: 'waiting' | 'seen' | 'timeout' | undefined;
   let listener: Server | undefined;
@@ -92,6 +96,7 @@ export function createScrapeTracker(inner: MetricsHandler, meterProvider: MeterP
     // Said before collecting, so the final scrape carries its own `seen`.
     if (answers.length > 0) result = 'seen';
     res.once('finish', () => {
+      servedCount += 1;
       resolveFirst();
       for (const w of answers) w.resolve();
     });
@@ -136,6 +141,7 @@ export function createScrapeTracker(inner: MetricsHandler, meterProvider: MeterP
   return {
     handler,
     started: () => count,
+    served: () => servedCount,
     firstScrape: () => first,
     async awaitFinalScrape(timeoutMs, server) {
       if (timeoutMs <= 0 || count === 0) return 'skipped';

@@ -6,7 +6,14 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_SERVICE_NAME,
+  ATTR_SERVICE_VERSION,
+  ATTR_URL_SCHEME,
+} from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from '../context/context-manager.js';
 import { AlreadyInitializedError } from '../errors.js';
 import { processState } from '../internal/state.js';
@@ -28,6 +35,7 @@ import {
   type MetricsHandler,
 } from './metrics-endpoint.js';
 import { startRuntimeMetrics } from './runtime-metrics.js';
+import { createDeclaredSeries, DECLARE_ROUTES_DEFAULTS, expressRoutes, type DeclareRoutesOptions } from './declared-routes.js';
 import { createScrapeTracker, type FinalScrapeResult } from './scrape-tracker.js';
 
 // Still "development" in the semantic conventions, so not in the stable entry point.
@@ -106,8 +114,23 @@ export interface Telemetry {
   readonly resource: Resource;
   /** Exports the spans still queued (and, with `metricsExporter`, the metrics). */
   forceFlush(): Promise<void>;
-  /** How many scrapes of the exposition (either endpoint) have started. */
+  /** How many scrapes of the exposition (either endpoint) have been served. */
   scrapes(): number;
+  /**
+   * A readiness check for `healthRoutes({ checks })`: throws until the first
+   * scrape was served, or until `timeoutMs` (default {@link FIRST_SCRAPE_WAIT_MS})
+   * after setupTelemetry() passed, so a pod nobody scrapes still turns ready.
+   * Holding readiness on it makes Prometheus's first sample predate the first request.
+   */
+  firstScrapeCheck(options?: { timeoutMs?: number }): void;
+  /**
+   * Gives every route of an Express 4 or 5 `app` (its top-level `app.get()`…
+   * routes; call it after defining them) a `http.server.request.duration`
+   * series at zero from the first scrape on, for each of `statusCodes`
+   * (default `[200]`), so rate() and increase() count the first requests too.
+   * Returns the routes declared. Prometheus exposition only.
+   */
+  declareRoutes(app: unknown, options?: DeclareRoutesOptions): { method: string; route: string }[];
   /**
    * Resolves once the first scrape has been served: hold readiness on it
    * (`healthRoutes({ telemetry })`) so the first sample Prometheus stores
@@ -141,6 +164,15 @@ const KNOWN = [
   'runtimeMetrics',
 ];
 
+/**
+ * How long `telemetry.firstScrapeCheck()` holds readiness at most, from
+ * setupTelemetry(): the longest common scrape interval (Prometheus's default 1 m).
+ *
+ * @example
+ * FIRST_SCRAPE_WAIT_MS; // 60000
+ */
+export const FIRST_SCRAPE_WAIT_MS = 60_000;
+
 // How long shutdown() lets a scrape in progress finish on the metrics server.
 const METRICS_SERVER_GRACE_MS = 1000;
 
@@ -172,7 +204,9 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
     [ATTR_SERVICE_VERSION]: opts.serviceVersion,
     [ATTR_SERVICE_INSTANCE_ID]: opts.serviceInstanceId,
   });
+  const setUpAt = performance.now();
   const reader = createPrometheusReader();
+  const declaredSeries = createDeclaredSeries(reader);
   const readers: IMetricReader[] = [reader];
   if (opts.metricsExporter !== undefined) {
     readers.push(
@@ -230,7 +264,29 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
     async forceFlush() {
       await Promise.all([tracerProvider?.forceFlush(), meterProvider.forceFlush()]);
     },
-    scrapes: () => tracker.started(),
+    scrapes: () => tracker.served(),
+    firstScrapeCheck({ timeoutMs = FIRST_SCRAPE_WAIT_MS } = {}) {
+      if (tracker.served() === 0 && performance.now() - setUpAt < timeoutMs) throw new Error('waiting for the first scrape of /metrics');
+    },
+    declareRoutes(app, options = {}) {
+      const { statusCodes, scheme } = { ...DECLARE_ROUTES_DEFAULTS, ...expectOptionsObject('options', options) } as Required<DeclareRoutesOptions>;
+      if (!Array.isArray(statusCodes) || statusCodes.some((c) => !Number.isInteger(c) || c < 100 || c > 599)) {
+        throw invalidOption('statusCodes', 'an array of HTTP status codes 100-599', statusCodes);
+      }
+      if (scheme !== 'http' && scheme !== 'https') throw invalidOption('scheme', "'http' or 'https'", scheme);
+      const routes = expressRoutes(app);
+      declaredSeries.declare(
+        routes.flatMap(({ method, route }) =>
+          statusCodes.map((status: number) => ({
+            [ATTR_HTTP_REQUEST_METHOD]: method,
+            [ATTR_URL_SCHEME]: scheme,
+            [ATTR_HTTP_ROUTE]: route,
+            [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
+          })),
+        ),
+      );
+      return routes;
+    },
     firstScrape: () => tracker.firstScrape(),
     awaitFinalScrape({ timeoutMs }) {
       return tracker.awaitFinalScrape(timeoutMs, metricsServer);
