@@ -1,5 +1,7 @@
 // `throughline/telemetry`: setupTelemetry() and the metric names. The only
 // entry point that loads the OpenTelemetry SDKs and exporters.
+
+// Telemetry
 export { HTTP_DURATION_BUCKETS_SECONDS } from './telemetry/http-server-metrics.js';
 export { setupTelemetry, SETUP_TELEMETRY_DEFAULTS, FIRST_SCRAPE_WAIT_MS } from './telemetry/setup-telemetry.js';
 export { DECLARE_ROUTES_DEFAULTS } from './telemetry/declared-routes.js';

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SUBPATH_ENTRIES } from './helpers/api-reference.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -38,9 +39,9 @@ async function typecheck(dirName: string, modules: Map<string, string>, extraInc
   }
 }
 
-/** Every name src/index.ts exports, values and types, for an `import { … } from 'throughline'`. */
+/** Every name the root entry exports (the union of the subpath entries), values and types, for an `import { … } from 'throughline'`. */
 function publicNames(): string {
-  const index = readFileSync(join(root, 'src', 'index.ts'), 'utf8');
+  const index = Object.values(SUBPATH_ENTRIES).map((file) => readFileSync(join(root, file), 'utf8')).join('\n');
   const names = [...index.matchAll(/export (type )?\{([^}]*)\}/g)].flatMap(([, type, list]) =>
     list!
       .split(',')

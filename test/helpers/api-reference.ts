@@ -66,8 +66,8 @@ function signatureOf(name: string, symbol: ts.Symbol, checker: ts.TypeChecker): 
   return { code: `const ${name}: ${type}`, table: [] };
 }
 
-/** The subpath entry points and their source files (package.json `exports`). */
-const SUBPATH_ENTRIES = {
+/** The subpath entry points and their source files (package.json `exports`); the root re-exports them all. */
+export const SUBPATH_ENTRIES = {
   'throughline/core': 'src/core.ts',
   'throughline/express': 'middleware/index.ts',
   'throughline/shutdown': 'src/shutdown.ts',
@@ -101,8 +101,6 @@ export function renderApiReference(): string {
       for (const element of statement.exportClause.elements) entryOf.set(element.name.text, name);
     }
   }
-  // The file's own header (everything before its first blank line) is not a section.
-  const headerEnd = source.text.indexOf('\n\n');
   const toc: string[] = [];
   const body: string[] = [];
   // GitHub's anchors: lower case, punctuation dropped, spaces as hyphens, and
@@ -115,7 +113,11 @@ export function renderApiReference(): string {
     seen.set(slug, count + 1);
     return count === 0 ? slug : `${slug}-${count}`;
   };
-  for (const statement of source.statements) {
+  for (const [, file] of subpaths) {
+   const source = program.getSourceFile(file)!;
+   // The file's own header (everything before its first blank line) is not a section.
+   const headerEnd = source.text.indexOf('\n\n');
+   for (const statement of source.statements) {
     if (!ts.isExportDeclaration(statement) || statement.exportClause === undefined || !ts.isNamedExports(statement.exportClause)) continue;
     const comments = ts.getLeadingCommentRanges(source.text, statement.getFullStart()) ?? [];
     for (const range of comments) {
@@ -140,6 +142,7 @@ export function renderApiReference(): string {
       if (table.length > 0) body.push(...table, '');
       for (const example of examples) body.push('Example:', '', '```typescript', example, '```', '');
     }
+   }
   }
   return `${[...out, ...toc, '', ...body].join('\n').trimEnd()}\n`;
 }
