@@ -43,6 +43,7 @@ export { HTTP_DURATION_BUCKETS_SECONDS } from './telemetry/http-server-metrics.j
 export { setupTelemetry, SETUP_TELEMETRY_DEFAULTS } from './telemetry/setup-telemetry.js';
 export type { SetupTelemetryOptions, Telemetry } from './telemetry/setup-telemetry.js';
 export type { MetricsHandler } from './telemetry/metrics-endpoint.js';
+export { MetricsServerListenError } from './telemetry/metrics-endpoint.js';
 export {
   LIFECYCLE_METRICS,
   PHASE_DURATION_BUCKETS_SECONDS,

@@ -87,6 +87,12 @@ export interface Telemetry {
   readonly metricsHandler: MetricsHandler;
   /** The server of the `prometheus: { port }` option. */
   readonly metricsServer?: Server;
+  /**
+   * With `prometheus: { port }`: resolves once the metrics server listens,
+   * rejects with a `MetricsServerListenError` naming the port when it cannot
+   * (port taken: `EADDRINUSE`). The error is logged either way; await this to fail startup on it.
+   */
+  readonly metricsServerReady?: Promise<void>;
   /** The resource every metric and span carries. */
   readonly resource: Resource;
   /** Exports the spans still queued. */
@@ -167,14 +173,15 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
   const stopLifecycle = subscribeLifecycleMetrics(meterProvider);
   const stopRuntime = opts.runtimeMetrics ? startRuntimeMetrics(meterProvider) : () => {};
   const metricsHandler = createMetricsHandler(reader);
-  const metricsServer = opts.prometheus && startMetricsServer(metricsHandler, opts.prometheus);
+  const started = opts.prometheus && startMetricsServer(metricsHandler, opts.prometheus);
+  const metricsServer = started && started.server;
 
   let shuttingDown: Promise<void> | undefined;
   const telemetry: Telemetry = {
     meterProvider,
     ...(tracerProvider && { tracerProvider }),
     metricsHandler,
-    ...(metricsServer && { metricsServer }),
+    ...(started && { metricsServer: started.server, metricsServerReady: started.ready }),
     resource,
     async forceFlush() {
       await Promise.all([tracerProvider?.forceFlush(), meterProvider.forceFlush()]);
