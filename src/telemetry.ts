@@ -9,6 +9,7 @@ export type { DeclareRoutesOptions } from './telemetry/declared-routes.js';
 export { FINAL_SCRAPE_METRIC, ATTR_FINAL_SCRAPE_RESULT } from './telemetry/scrape-tracker.js';
 export type { FinalScrapeResult } from './telemetry/scrape-tracker.js';
 export type { SetupTelemetryOptions, Telemetry } from './telemetry/setup-telemetry.js';
+export { MetricsServerListenError } from './telemetry/metrics-endpoint.js';
 export type { MetricsHandler } from './telemetry/metrics-endpoint.js';
 export {
   LIFECYCLE_METRICS,

@@ -1,4 +1,4 @@
-import { context, createContextKey, metrics, propagation, ROOT_CONTEXT, trace, type ProxyTracerProvider } from '@opentelemetry/api';
+import { context, createContextKey, diag, metrics, propagation, ROOT_CONTEXT, trace, type ProxyTracerProvider } from '@opentelemetry/api';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -16,6 +16,7 @@ import {
   gracefulShutdown,
   HTTP_DURATION_BUCKETS_SECONDS,
   LIFECYCLE_METRICS,
+  MetricsServerListenError,
   PHASE_DURATION_BUCKETS_SECONDS,
   SETUP_TELEMETRY_DEFAULTS,
   setupTelemetry,
@@ -27,6 +28,7 @@ import type { PhaseEvent } from '../src/internal/channels.js';
 import { processState } from '../src/internal/state.js';
 import { fakeShutdown } from './helpers/state.js';
 import { deferred, phaseReached } from './helpers/events.js';
+import { captureDiag } from './helpers/otel.js';
 import { EXPRESS_VARIANTS } from './helpers/express.js';
 import { parseExposition, scrapeHandler, select, value, type Sample } from './helpers/exposition.js';
 import { listen } from './helpers/server.js';
@@ -201,17 +203,35 @@ describe('setupTelemetry()', () => {
     assert.equal(server.listening, false);
   });
 
-  it('reports a busy metrics port through diag instead of throwing', async () => {
+  it('a taken metrics port rejects metricsServerReady with an error naming the port, and logs it', async () => {
     const busy = await listen((_q, r) => r.end());
     const port = Number(new URL(busy.url).port);
+    const seen = captureDiag();
     try {
       telemetry = setupTelemetry({ serviceName: 'busy', prometheus: { port, host: '127.0.0.1' }, runtimeMetrics: false });
-      const [error] = (await once(telemetry.metricsServer!, 'error')) as [NodeJS.ErrnoException];
+      const error = await telemetry.metricsServerReady!.then(
+        () => assert.fail('metricsServerReady resolved on a taken port'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof MetricsServerListenError);
       assert.equal(error.code, 'EADDRINUSE');
+      assert.equal(error.port, port);
+      assert.equal(error.message, `throughline: the Prometheus metrics server could not listen on 127.0.0.1:${port}: EADDRINUSE (the port is taken by another process)`);
+      assert.equal((error.cause as NodeJS.ErrnoException).code, 'EADDRINUSE');
+      assert.deepEqual(seen.errors, [error.message]);
+      assert.equal(telemetry.metricsServer!.listening, false);
       await telemetry.shutdown();
     } finally {
+      diag.disable();
       await busy.close();
     }
+  });
+
+  it('metricsServerReady resolves once the metrics server listens', async () => {
+    telemetry = setupTelemetry({ serviceName: 'ready', prometheus: { port: 0, host: '127.0.0.1' }, runtimeMetrics: false });
+    await telemetry.metricsServerReady;
+    assert.equal(telemetry.metricsServer!.listening, true);
+    await telemetry.shutdown();
   });
 
   it('exposes no runtime metric with runtimeMetrics: false, and still the HTTP metrics of a request', async () => {

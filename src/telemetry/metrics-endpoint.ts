@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
 import { MetricReader } from '@opentelemetry/sdk-metrics';
+import { diagLogger } from '../lifecycle/logger.js';
 import { createPrometheusSerializer } from './prometheus-text.js';
 
 /**
@@ -90,13 +91,48 @@ export interface MetricsServerOptions {
 }
 
 /**
- * Serves `handler` at `/metrics` on its own port. Listen errors go to `diag`:
- * a busy metrics port must not take the service down.
+ * A metrics server and the outcome of its `listen()`.
  *
  * @example
- * const server = startMetricsServer(handler, { port: 9464 });
+ * const { server, ready } = startMetricsServer(handler, { port: 9464 });
+ * await ready; // rejects with MetricsServerListenError when the port is taken
  */
-export function startMetricsServer(handler: MetricsHandler, { port, host }: MetricsServerOptions): Server {
+export interface StartedMetricsServer {
+  readonly server: Server;
+  /** Resolves once listening; rejects with a {@link MetricsServerListenError}. Never unhandled. */
+  readonly ready: Promise<void>;
+}
+
+/**
+ * Why the `prometheus: { port }` server is not serving: the message names the
+ * address, `code` is Node's (`EADDRINUSE`, `EACCES`...), `cause` the original error.
+ *
+ * @example
+ * await telemetry.metricsServerReady?.catch((e: MetricsServerListenError) => console.error(e.code, e.message));
+ */
+export class MetricsServerListenError extends Error {
+  override readonly name = 'MetricsServerListenError';
+  /** Node's error code, e.g. `EADDRINUSE`. */
+  readonly code: string | undefined;
+  /** The port the server was asked to listen on. */
+  readonly port: number;
+  constructor(port: number, host: string | undefined, cause: NodeJS.ErrnoException) {
+    super(`throughline: the Prometheus metrics server could not listen on ${host ?? '*'}:${port}: ${cause.code ?? cause.message}${cause.code === 'EADDRINUSE' ? ' (the port is taken by another process)' : ''}`, { cause });
+    this.code = cause.code;
+    this.port = port;
+  }
+}
+
+/**
+ * Serves `handler` at `/metrics` on its own port. A listen error does not
+ * throw (a busy metrics port must not take the service down) but is never
+ * silent either: it is logged (diag, or stderr when no diag logger is set) and
+ * rejects `ready`.
+ *
+ * @example
+ * const { server, ready } = startMetricsServer(handler, { port: 9464 });
+ */
+export function startMetricsServer(handler: MetricsHandler, { port, host }: MetricsServerOptions): StartedMetricsServer {
   const server = createServer(function metricsServer(req, res) {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -106,10 +142,20 @@ export function startMetricsServer(handler: MetricsHandler, { port, host }: Metr
     res.statusCode = 404;
     res.end('Not found: the Prometheus exposition is at /metrics\n');
   });
-  server.on('error', (error) => diag.error(`throughline: the metrics server could not listen on ${host ?? '*'}:${port}`, error));
+  const ready = new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.on('error', (error: NodeJS.ErrnoException) => {
+      const listenError = new MetricsServerListenError(port, host, error);
+      diagLogger.error({ err: listenError, port, ...(host !== undefined && { host }) }, listenError.message);
+      reject(listenError);
+    });
+  });
+  // Handled here: whoever reads `ready` sees the rejection, nobody reading it
+  // must not turn a busy port into an unhandled rejection that ends the process.
+  ready.catch(() => {});
   if (host === undefined) server.listen(port);
   else server.listen(port, host);
-  return server;
+  return { server, ready };
 }
 
 /**

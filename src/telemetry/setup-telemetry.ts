@@ -110,6 +110,12 @@ export interface Telemetry {
   readonly metricsHandler: MetricsHandler;
   /** The server of the `prometheus: { port }` option. */
   readonly metricsServer?: Server;
+  /**
+   * With `prometheus: { port }`: resolves once the metrics server listens,
+   * rejects with a `MetricsServerListenError` naming the port when it cannot
+   * (port taken: `EADDRINUSE`). The error is logged either way; await this to fail startup on it.
+   */
+  readonly metricsServerReady?: Promise<void>;
   /** The resource every metric and span carries. */
   readonly resource: Resource;
   /** Exports the spans still queued (and, with `metricsExporter`, the metrics). */
@@ -251,7 +257,8 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
   const servers: { metrics?: Server | undefined } = {};
   const tracker = createScrapeTracker(createMetricsHandler(reader), meterProvider, () => servers.metrics);
   const metricsHandler = tracker.handler;
-  const metricsServer = opts.prometheus && startMetricsServer(metricsHandler, opts.prometheus);
+  const started = opts.prometheus && startMetricsServer(metricsHandler, opts.prometheus);
+  const metricsServer = started && started.server;
   servers.metrics = metricsServer;
 
   let shuttingDown: Promise<void> | undefined;
@@ -259,7 +266,7 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
     meterProvider,
     ...(tracerProvider && { tracerProvider }),
     metricsHandler,
-    ...(metricsServer && { metricsServer }),
+    ...(started && { metricsServer: started.server, metricsServerReady: started.ready }),
     resource,
     async forceFlush() {
       await Promise.all([tracerProvider?.forceFlush(), meterProvider.forceFlush()]);
