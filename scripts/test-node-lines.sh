@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-default_lines="22.15.0 26.10.0"
+default_lines="22.15.1 26.10.0"
 if [ "$#" -gt 0 ]; then lines="$*"; else lines="${NODE_LINES:-$default_lines}"; fi
 
 if [ ! -f dist/src/index.js ]; then

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as api from '../src/index.js';
@@ -55,6 +57,25 @@ describe('the throughline package', () => {
     assert.deepEqual(files.filter((f) => f.endsWith('.d.ts.map')), [], 'no declaration maps pointing at unpublished .ts files');
     const map = JSON.parse(readFileSync(`${root}dist/middleware/trace-context/trace-context.js.map`, 'utf8')) as { sourcesContent?: string[] };
     assert.match(map.sourcesContent?.[0] ?? '', /export function traceContext/);
+  });
+
+  it('refuses to pack an unbuilt tree (prepack) and passes a built one', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const guard = `${root}scripts/prepack-guard.mjs`;
+    const empty = mkdtempSync(join(tmpdir(), 'throughline-unbuilt-'));
+    try {
+      await assert.rejects(run(process.execPath, [guard, empty]), (error: { code?: number; stderr?: string }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr ?? '', /refusing to pack without a build \(missing dist\/src\/index\.js, dist\/src\/index\.d\.ts, dist\/middleware\/index\.js\)\. Run `npm run build` first\./);
+        return true;
+      });
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    await run(process.execPath, [guard, root]);
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(pkg.scripts.prepack, 'node scripts/prepack-guard.mjs');
+    assert.equal(pkg.scripts.prepare, 'node scripts/prepare.mjs');
   });
 
   it('runs on the pinned Node (>= 22.15) required by OpenTelemetry SDK 3.x', () => {
