@@ -23,6 +23,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ensureContextManager } from '../../src/context/context-manager.js';
 import { createRequestState, setRequestState } from '../../src/context/request-store.js';
+import { describeValue, exceptionOf } from '../../src/internal/describe.js';
 import { knownMethod } from '../../src/internal/http-method.js';
 import { randomSpanId, randomTraceId } from '../../src/internal/random-ids.js';
 import { tracingEnabled } from '../../src/internal/recording.js';
@@ -140,8 +141,7 @@ export function traceContext(options?: TraceContextOptions) {
             recorded ??= new Set();
             if (recorded.has(error)) return;
             recorded.add(error);
-            if (error instanceof Error) span.recordException(error);
-            else span.recordException({ name: 'NonErrorThrown', message: String(error) });
+            span.recordException(exceptionOf(error));
           }
         : undefined,
     };
@@ -217,7 +217,7 @@ function safe<T>(fn: () => T, fallback: T, option: string): T {
   try {
     return fn();
   } catch (error) {
-    diag.error(`throughline: traceContext option \`${option}\` threw; using ${String(fallback)}`, error);
+    diag.error(`throughline: traceContext option \`${option}\` threw ${describeValue(error)}; using ${describeValue(fallback)}`, error);
     return fallback;
   }
 }

@@ -1,6 +1,7 @@
 import { context, diag, isSpanContextValid, SpanKind, SpanStatusCode, trace, type Span, type SpanOptions } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from '../context/context-manager.js';
+import { errorTypeOf, exceptionOf, messageOf } from '../internal/describe.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import {
   expectBoolean,
@@ -80,10 +81,6 @@ function resolveOptions(job: unknown, input: unknown) {
   return opts;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Runs `job` later, outside the caller's flow, without losing its trace: the
  * context active at the call is captured and restored for the job, which runs in
@@ -120,15 +117,14 @@ export function runDetached<T>(job: DetachedJob<T>, options?: RunDetachedOptions
     if (!result.ok) {
       const error = result.error;
       if (span) {
-        if (error instanceof Error) span.recordException(error);
-        else span.recordException({ name: 'NonErrorThrown', message: String(error) });
-        span.setAttribute(ATTR_ERROR_TYPE, abandoned ? 'abandoned' : error instanceof Error ? error.name : 'Error');
-        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+        span.recordException(exceptionOf(error));
+        span.setAttribute(ATTR_ERROR_TYPE, abandoned ? 'abandoned' : errorTypeOf(error));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
       }
       if (abandoned) {
-        diag.warn(`throughline: detached job "${name}" (#${id}) abandoned: ${errorMessage(error)}`);
+        diag.warn(`throughline: detached job "${name}" (#${id}) abandoned: ${messageOf(error)}`);
       } else {
-        diag.error(`throughline: detached job "${name}" (#${id}) failed: ${errorMessage(error)}`, error);
+        diag.error(`throughline: detached job "${name}" (#${id}) failed: ${messageOf(error)}`, error);
         if (opts.onError) {
           try {
             opts.onError(error, { id, name });

@@ -7,6 +7,7 @@ import type { Span } from '@opentelemetry/api';
 import type { HttpTerminator } from 'http-terminator';
 import { drainDetached } from '../detached/registry.js';
 import type { ConnectionTracker } from './connections.js';
+import { exceptionOf } from '../internal/describe.js';
 import { withDeadline } from './deadline.js';
 import type { ResolvedShutdownOptions } from './options.js';
 import type { RunFindings, TimedPhase } from './report.js';
@@ -89,7 +90,7 @@ async function hooks(run: ShutdownRun): Promise<void> {
       if (!found.timedOut.includes('hooks')) found.timedOut.push('hooks');
       opts.logger.error({ hook: name, timeoutMs: opts.hookTimeoutMs }, 'throughline: beforeExit hook timed out');
     } else {
-      run.span.recordException(outcome.error instanceof Error ? outcome.error : String(outcome.error));
+      run.span.recordException(exceptionOf(outcome.error));
       opts.logger.error({ hook: name, err: outcome.error }, 'throughline: beforeExit hook failed');
     }
   }
