@@ -117,8 +117,11 @@ export function createJobRegistry(): JobRegistry {
         if (running.size > 0) {
           await new Promise<void>((resolve) => {
             idleWaiters.push(resolve);
+            // Ref'd on purpose: while a drain waits, its deadline is what keeps
+            // the process alive. Unref'd, a job that never settles (and holds no
+            // handle) let the event loop empty mid-`jobs`: exit code 0, no hooks,
+            // no flush (issue 12). Cleared in `finally`, so it never outlives the drain.
             timer = setTimeout(resolve, timeoutMs);
-            timer.unref();
           });
         }
       } finally {
