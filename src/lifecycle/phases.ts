@@ -73,9 +73,13 @@ async function closing(run: ShutdownRun): Promise<void> {
 async function jobs(run: ShutdownRun): Promise<void> {
   const { found, opts } = run;
   found.jobs = await drainDetached({ timeoutMs: opts.jobsTimeoutMs });
-  if (found.jobs.abandoned.length > 0) {
+  if (found.jobs.abandonedCount > 0) {
     found.timedOut.push('jobs');
-    opts.logger.warn({ abandoned: found.jobs.abandoned }, 'throughline: detached jobs abandoned at shutdown');
+    // A summary, never the whole list: count and the first few (ABANDONED_LISTED).
+    opts.logger.warn(
+      { abandonedCount: found.jobs.abandonedCount, abandoned: found.jobs.abandoned },
+      'throughline: detached jobs abandoned at shutdown',
+    );
   }
 }
 
