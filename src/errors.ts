@@ -37,9 +37,8 @@ export class AlreadyInitializedError extends Error {
  * `configureDetached({ maxJobs })`.
  *
  * @example
- * const { done } = runDetached(sendMail);
- * const result = await done;
- * if (!result.ok && result.error instanceof DetachedLimitError) metrics.mailDropped.add(1);
+ * const result = await runDetached(() => 'sent', { name: 'send-mail' }).done;
+ * if (!result.ok && result.error instanceof DetachedLimitError) console.warn(result.error.message);
  */
 export class DetachedLimitError extends Error {
   override readonly name = 'DetachedLimitError';

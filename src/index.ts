@@ -46,6 +46,7 @@ export { childEnv, contextFromEnv } from './propagation/env-carrier.js';
 export { HTTP_DURATION_BUCKETS_SECONDS } from './telemetry/http-server-metrics.js';
 export { setupTelemetry, SETUP_TELEMETRY_DEFAULTS } from './telemetry/setup-telemetry.js';
 export type { SetupTelemetryOptions, Telemetry } from './telemetry/setup-telemetry.js';
+export type { IncomingSampling } from './telemetry/sampling.js';
 export type { MetricsHandler } from './telemetry/metrics-endpoint.js';
 export {
   LIFECYCLE_METRICS,

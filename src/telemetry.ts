@@ -3,6 +3,7 @@
 export { HTTP_DURATION_BUCKETS_SECONDS } from './telemetry/http-server-metrics.js';
 export { setupTelemetry, SETUP_TELEMETRY_DEFAULTS } from './telemetry/setup-telemetry.js';
 export type { SetupTelemetryOptions, Telemetry } from './telemetry/setup-telemetry.js';
+export type { IncomingSampling } from './telemetry/sampling.js';
 export type { MetricsHandler } from './telemetry/metrics-endpoint.js';
 export {
   LIFECYCLE_METRICS,

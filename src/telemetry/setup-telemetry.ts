@@ -4,7 +4,7 @@ import { diag, metrics, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, TracerProvider, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from '../context/context-manager.js';
 import { AlreadyInitializedError } from '../errors.js';
@@ -27,6 +27,7 @@ import {
   type MetricsHandler,
 } from './metrics-endpoint.js';
 import { startRuntimeMetrics } from './runtime-metrics.js';
+import { INCOMING_SAMPLING, resolveSampler, type IncomingSampling } from './sampling.js';
 
 // Still "development" in the semantic conventions, so not in the stable entry point.
 const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
@@ -59,6 +60,24 @@ export interface SetupTelemetryOptions {
   traceExporter?: SpanExporter | 'otlp';
   /** Node.js runtime metrics (event loop delay and utilization, GC, heap) from `@opentelemetry/instrumentation-runtime-node`. Default: `true`. */
   runtimeMetrics?: boolean;
+  /**
+   * Which traces are recorded: a `Sampler` from `@opentelemetry/sdk-trace`
+   * (`ParentBasedSampler`, `TraceIdRatioBasedSampler`, ...), used as is.
+   * Default: the one the standard `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`
+   * variables name (`always_on`, `always_off`, `traceidratio`,
+   * `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`),
+   * else `parentbased_always_on`. Needs `traceExporter`.
+   */
+  sampler?: Sampler;
+  /**
+   * What an incoming `traceparent`'s sampled flag decides. `'respect'`
+   * (default): whatever `sampler` does with it (the default follows it).
+   * `'ignore'`: the caller's trace id is kept but `sampler` decides as if this
+   * service started the trace, so a public client can neither force
+   * recording (`-01`) nor suppress it (`-00`); a ratio sampler still decides
+   * by trace id, so services with the same ratio agree. Needs `traceExporter`.
+   */
+  incomingSampling?: IncomingSampling;
 }
 
 /**
@@ -70,6 +89,7 @@ export interface SetupTelemetryOptions {
  */
 export const SETUP_TELEMETRY_DEFAULTS = {
   runtimeMetrics: true,
+  incomingSampling: 'respect',
 } as const satisfies Partial<SetupTelemetryOptions>;
 
 /**
@@ -100,7 +120,7 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-const KNOWN = ['serviceName', 'serviceVersion', 'serviceInstanceId', 'prometheus', 'traceExporter', 'runtimeMetrics'];
+const KNOWN = ['serviceName', 'serviceVersion', 'serviceInstanceId', 'prometheus', 'traceExporter', 'runtimeMetrics', 'sampler', 'incomingSampling'];
 
 // How long shutdown() lets a scrape in progress finish on the metrics server.
 const METRICS_SERVER_GRACE_MS = 1000;
@@ -140,6 +160,7 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
       ? undefined
       : new TracerProvider({
           resource,
+          sampler: resolveSampler(opts.sampler, opts.incomingSampling),
           spanProcessors: [
             new BatchSpanProcessor({
               exporter: opts.traceExporter === 'otlp' ? new OTLPTraceExporter() : opts.traceExporter,
@@ -208,6 +229,8 @@ interface ValidOptions {
   prometheus: { port: number; host?: string } | undefined;
   traceExporter: SpanExporter | 'otlp' | undefined;
   runtimeMetrics: boolean;
+  sampler: Sampler | undefined;
+  incomingSampling: IncomingSampling;
 }
 
 function validate(options: unknown): ValidOptions {
@@ -238,11 +261,27 @@ function validate(options: unknown): ValidOptions {
   ) {
     throw invalidOption('traceExporter', "`'otlp'` or a SpanExporter (an object with export())", exporter);
   }
+  const sampler = merged.sampler;
+  if (sampler !== undefined && (sampler === null || typeof sampler !== 'object' || typeof (sampler as Sampler).shouldSample !== 'function')) {
+    throw invalidOption('sampler', 'a Sampler from @opentelemetry/sdk-trace (an object with shouldSample())', sampler);
+  }
+  const incomingSampling = merged.incomingSampling;
+  if (!(INCOMING_SAMPLING as readonly unknown[]).includes(incomingSampling)) {
+    throw invalidOption('incomingSampling', "`'respect'` or `'ignore'`", incomingSampling);
+  }
+  // Sampling decides what the tracer provider records: without one it would do nothing, silently.
+  for (const key of ['sampler', 'incomingSampling'] as const) {
+    if (input[key] !== undefined && exporter === undefined) {
+      throw new TypeError(`Expected \`traceExporter\` with \`${key}\`: setupTelemetry() creates a tracer provider (which samples) only with a traceExporter`);
+    }
+  }
   return {
     serviceName,
     serviceVersion,
     serviceInstanceId,
     prometheus,
+    sampler: sampler as Sampler | undefined,
+    incomingSampling: incomingSampling as IncomingSampling,
     traceExporter: exporter as ValidOptions['traceExporter'],
     runtimeMetrics: expectBoolean('runtimeMetrics', merged.runtimeMetrics),
   };
