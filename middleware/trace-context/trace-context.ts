@@ -217,7 +217,7 @@ function safe<T>(fn: () => T, fallback: T, option: string): T {
   try {
     return fn();
   } catch (error) {
-    diag.error(`throughline: traceContext option \`${option}\` threw ${describeValue(error)}; using ${describeValue(fallback)}`, error);
+    diag.error(`throughline: traceContext option \`${option}\` threw; using ${describeValue(fallback)}`, error);
     return fallback;
   }
 }
