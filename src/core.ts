@@ -3,7 +3,7 @@
 // or an exporter (docs/architecture.md).
 
 // Errors
-export { OutsideContextError, AlreadyInitializedError } from './errors.js';
+export { OutsideContextError, AlreadyInitializedError, DetachedLimitError } from './errors.js';
 
 // Context: getters and the per-request store
 export { ensureContextManager } from './context/context-manager.js';
@@ -22,8 +22,8 @@ export { outgoingHeaders, tracedFetch } from './propagation/outgoing.js';
 // Detached work
 export { runDetached, RUN_DETACHED_DEFAULTS, ATTR_DETACHED_ID } from './detached/run-detached.js';
 export type { DetachedJob, DetachedJobContext, DetachedResult, DetachedErrorInfo, DetachedHandle, RunDetachedOptions } from './detached/run-detached.js';
-export { drainDetached, runningJobCount } from './detached/registry.js';
-export type { DrainOptions, DrainReport, AbandonedJob } from './detached/registry.js';
+export { ABANDONED_LISTED, configureDetached, DETACHED_DEFAULTS, drainDetached, runningJobCount } from './detached/registry.js';
+export type { ConfigureDetachedOptions, DrainOptions, DrainReport, AbandonedJob } from './detached/registry.js';
 export { bindDetached, bindEmitter } from './detached/bind.js';
 
 // Carriers

@@ -23,3 +23,32 @@ export class OutsideContextError extends Error {
 export class AlreadyInitializedError extends Error {
   override readonly name = 'AlreadyInitializedError';
 }
+
+/**
+ * What a `runDetached()` job's `done` resolves with (`{ ok: false, error }`)
+ * when `maxJobs` detached jobs were already waiting or running: the job was
+ * never started. The jobs refused in one overflow episode (until the backlog
+ * drops below the limit) share one instance. It is counted in `throughline_detached_jobs_settled_total`
+ * with `throughline_job_outcome="rejected"`.
+ *
+ * Fix: find what starts detached work faster than it finishes (a loop, a
+ * retry storm) and bound it at the source; move bulk work to a real queue;
+ * or, if the backlog is expected, raise the bound with
+ * `configureDetached({ maxJobs })`.
+ *
+ * @example
+ * const result = await runDetached(() => 'sent', { name: 'send-mail' }).done;
+ * if (!result.ok && result.error instanceof DetachedLimitError) console.warn(result.error.message);
+ */
+export class DetachedLimitError extends Error {
+  override readonly name = 'DetachedLimitError';
+  /** The bound in force when the job was refused. */
+  readonly maxJobs: number;
+  constructor(maxJobs: number) {
+    super(
+      `throughline: detached job not started: ${maxJobs} detached jobs are already waiting or running ` +
+        `(maxJobs). Bound the work where it is started, move bulk work to a queue, or raise the limit with configureDetached({ maxJobs }).`,
+    );
+    this.maxJobs = maxJobs;
+  }
+}

@@ -10,6 +10,7 @@ export { FINAL_SCRAPE_METRIC, ATTR_FINAL_SCRAPE_RESULT } from './telemetry/scrap
 export type { FinalScrapeResult } from './telemetry/scrape-tracker.js';
 export type { SetupTelemetryOptions, Telemetry } from './telemetry/setup-telemetry.js';
 export { MetricsServerListenError } from './telemetry/metrics-endpoint.js';
+export type { IncomingSampling } from './telemetry/sampling.js';
 export type { MetricsHandler } from './telemetry/metrics-endpoint.js';
 export {
   LIFECYCLE_METRICS,

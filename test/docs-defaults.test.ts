@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
+  DETACHED_DEFAULTS,
   GRACEFUL_SHUTDOWN_DEFAULTS,
   HEALTH_ROUTES_DEFAULTS,
   RUN_DETACHED_DEFAULTS,
@@ -50,6 +51,7 @@ describe('documented defaults', () => {
       ['### healthRoutes(options?)', HEALTH_ROUTES_DEFAULTS],
       ['### runDetached(job, options?)', RUN_DETACHED_DEFAULTS],
       ['### setupTelemetry(options)', SETUP_TELEMETRY_DEFAULTS],
+      ['### configureDetached(options)', DETACHED_DEFAULTS],
     ] as const;
     for (const [heading, defaults] of tables) {
       for (const [option, value] of Object.entries(defaults)) {

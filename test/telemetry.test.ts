@@ -95,7 +95,7 @@ describe('setupTelemetry()', () => {
   });
 
   it('defaults service.instance.id to a UUID per process and runtime metrics on', async () => {
-    assert.deepEqual(SETUP_TELEMETRY_DEFAULTS, { runtimeMetrics: true });
+    assert.deepEqual(SETUP_TELEMETRY_DEFAULTS, { runtimeMetrics: true, incomingSampling: 'respect' });
     telemetry = setupTelemetry({ serviceName: 'orders' });
     assert.match(String(telemetry.resource.attributes['service.instance.id']), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const samples = await scrapeHandler(telemetry.metricsHandler);

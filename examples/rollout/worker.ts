@@ -24,7 +24,8 @@ const jobs = { started: 0, completed: 0, failed: 0, abandoned: 0 };
 subscribe(CHANNELS.job, (message) => {
   const event = message as JobEvent;
   if (event.type === 'start') jobs.started++;
-  else if (event.outcome !== undefined) jobs[event.outcome]++;
+  // A job refused past maxJobs never started: it is not part of these counts.
+  else if (event.outcome !== undefined && event.outcome !== 'rejected') jobs[event.outcome]++;
 });
 
 const { server, shutdown } = await startDemoService({

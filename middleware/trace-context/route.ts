@@ -48,6 +48,55 @@ function routePath(route: RouteLike | undefined): string | undefined {
   return undefined;
 }
 
+// Express 4's path-to-regexp ends every compiled mount path so; a RegExp the
+// user mounted (the Layer keeps it as is) does not.
+const COMPILED_MOUNT_END = '(?=\\/|$)';
+
+/**
+ * The template of the part of the path a mount matched: the mount's own path
+ * when the router kept it (router 2.x `layer.rawPath`: `/v/:id`, `/wild/*rest`,
+ * `{/:opt}`), a RegExp's source (`^\/v\d+`), else (Express 4, which keeps
+ * only the compiled RegExp) the concrete segment with parameter values
+ * replaced by their names and a `*` wildcard's value by `*`. Never the
+ * concrete path of a RegExp or wildcard mount: that made one series per URL.
+ */
+function mountTemplate(layer: unknown, concrete: string, params: unknown): string {
+  const l = layer as { rawPath?: unknown; regexp?: unknown } | null;
+  const raw = l?.rawPath;
+  if (typeof raw === 'string') return raw;
+  if (raw instanceof RegExp) return raw.source;
+  if (Array.isArray(raw)) return raw.map((p) => (p instanceof RegExp ? p.source : String(p))).join(',');
+  const regexp = l?.regexp;
+  if (regexp instanceof RegExp && !regexp.source.endsWith(COMPILED_MOUNT_END)) return regexp.source;
+  let template = templateOf(concrete, params);
+  if (params !== null && typeof params === 'object') {
+    for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
+      // Express 4 names the `*` wildcard's capture 0, 1, ...: it may span segments.
+      if (!/^\d+$/.test(name) || typeof value !== 'string' || value === '') continue;
+      const at = template.lastIndexOf(`/${value}`);
+      if (at >= 0 && at + value.length + 1 === template.length) template = `${template.slice(0, at)}/*`;
+    }
+  }
+  return template;
+}
+
+/**
+ * The base URL of the router a mount layer belongs to: Express 4 sets
+ * `layer.path` to the part the mount matched; router 2.x keeps the mount's
+ * path (`rawPath`), whose segments, for a plain path, are the segments it
+ * matched. Undefined when neither tells (a RegExp or wildcard mount).
+ */
+function parentBase(layer: unknown, value: string): string | undefined {
+  const l = layer as { path?: unknown; rawPath?: unknown } | null;
+  const matched = l?.path;
+  if (typeof matched === 'string' && matched !== '' && value.endsWith(matched)) return value.slice(0, value.length - matched.length);
+  const raw = l?.rawPath;
+  if (typeof raw !== 'string' || /[*{}()?+]/.test(raw)) return undefined;
+  const segments = raw.split('/').filter(Boolean).length;
+  const parts = value.split('/');
+  return segments < parts.length ? parts.slice(0, parts.length - segments).join('/') : undefined;
+}
+
 /** Whether `value` is `prefix` or a path below it (`/api/x` is below `/api`, `/apix` is not). */
 function isBelow(value: string, prefix: string): boolean {
   return value.startsWith(prefix) && (value.length === prefix.length || value.charCodeAt(prefix.length) === 47 /* / */);
@@ -63,7 +112,14 @@ export function trackRoute(): RouteTracker & { enter: (layer: unknown, req: unkn
     enter(layer, req) {
       const value = (req as { baseUrl?: unknown }).baseUrl;
       if (typeof value === 'string' && value !== concrete[concrete.length - 1]) {
-        while (concrete.length > 1 && !isBelow(value, concrete[concrete.length - 1]!)) {
+        // The mount's parent is `value` without the part the mount matched, so
+        // a sibling mount below an earlier one's URL (`/t/:tenant` then
+        // `/t/:tenant/items`) replaces it instead of nesting under it.
+        const parent = parentBase(layer, value);
+        while (
+          concrete.length > 1 &&
+          (!isBelow(value, concrete[concrete.length - 1]!) || (parent !== undefined && concrete[concrete.length - 1]!.length > parent.length))
+        ) {
           concrete.pop();
           templates.pop();
         }
@@ -71,7 +127,7 @@ export function trackRoute(): RouteTracker & { enter: (layer: unknown, req: unkn
         if (value.length > top.length) {
           // Entering a mount: at this moment req.params holds the mount's params.
           concrete.push(value);
-          templates.push(templates[templates.length - 1]! + templateOf(value.slice(top.length), (req as { params?: unknown }).params));
+          templates.push(templates[templates.length - 1]! + mountTemplate(layer, value.slice(top.length), (req as { params?: unknown }).params));
         }
       }
       const path = routePath((layer as { route?: RouteLike } | null)?.route);

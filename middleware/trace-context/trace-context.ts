@@ -25,6 +25,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ensureContextManager } from '../../src/context/context-manager.js';
 import { createRequestState, setRequestState } from '../../src/context/request-store.js';
+import { describeValue, exceptionOf } from '../../src/internal/describe.js';
 import { knownMethod } from '../../src/internal/http-method.js';
 import { randomSpanId, randomTraceId } from '../../src/internal/random-ids.js';
 import { tracingEnabled } from '../../src/internal/recording.js';
@@ -202,8 +203,7 @@ function exceptionRecorder(span: Span): (error: unknown) => void {
     recorded ??= new Set();
     if (recorded.has(error)) return;
     recorded.add(error);
-    if (error instanceof Error) span.recordException(error);
-    else span.recordException({ name: 'NonErrorThrown', message: String(error) });
+    span.recordException(exceptionOf(error));
   };
 }
 
@@ -288,7 +288,7 @@ function safe<T>(fn: () => T, fallback: T, option: string): T {
   try {
     return fn();
   } catch (error) {
-    diag.error(`throughline: traceContext option \`${option}\` threw; using ${String(fallback)}`, error);
+    diag.error(`throughline: traceContext option \`${option}\` threw; using ${describeValue(fallback)}`, error);
     return fallback;
   }
 }

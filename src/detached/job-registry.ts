@@ -1,5 +1,17 @@
 import { jobChannel, publish, type JobEvent } from '../internal/channels.js';
 
+/**
+ * The defaults of {@link configureDetached}. `maxJobs`: 10,000 jobs waiting
+ * or running at once. A waiting job holds about 1.4 KB of heap (200,000
+ * never-settling jobs measured +284 MB, bench/detached-flood.mjs), so the
+ * bound caps detached work near 15 MB, and abandoning that many at shutdown
+ * adds 72-310 ms to jobsTimeoutMs (a loaded 2-core machine), not seconds. A service that means to keep more
+ * in flight should use a real queue.
+ */
+export const DETACHED_DEFAULTS = {
+  maxJobs: 10_000,
+} as const;
+
 /** A job still running when `drainDetached` gave up on it. */
 export interface AbandonedJob {
   readonly id: number;
@@ -8,14 +20,23 @@ export interface AbandonedJob {
   readonly ageMs: number;
 }
 
+/** How many abandoned jobs a drain report (and the shutdown report and log) lists by name: the rest are counted. */
+export const ABANDONED_LISTED = 10;
+
 /** What `drainDetached` saw while it waited. */
 export interface DrainReport {
   /** Jobs that settled successfully while draining. */
   readonly completed: number;
   /** Jobs that failed while draining. */
   readonly failed: number;
-  /** Jobs still running at the deadline; their abort signal was fired. */
+  /**
+   * The first {@link ABANDONED_LISTED} (10) jobs still running (or waiting to
+   * start) at the deadline, oldest first; `abandonedCount` counts them all.
+   * Every one of them had its abort signal fired.
+   */
   readonly abandoned: readonly AbandonedJob[];
+  /** How many jobs were abandoned in all. */
+  readonly abandonedCount: number;
 }
 
 /** Options of `drainDetached`. */
@@ -29,6 +50,8 @@ export interface JobTotals {
   completed: number;
   failed: number;
   abandoned: number;
+  /** Refused by `runDetached()` because `maxJobs` jobs were already waiting or running. */
+  rejected: number;
 }
 
 /** One tracked job: call `settle` exactly once when it ends (later calls do nothing). */
@@ -45,6 +68,17 @@ export interface TrackedJobHandle {
  */
 export interface JobRegistry {
   track(name: string, controller: AbortController): TrackedJobHandle;
+  /** Whether `maxJobs` jobs are waiting or running: `runDetached()` refuses more. */
+  full(): boolean;
+  /**
+   * Counts a job refused because the registry was full. Returns the error of
+   * this overflow episode (made by `create` on its first refusal, `first`)
+   * until the registry is below the limit again.
+   */
+  reject<E extends Error>(name: string, create: () => E): { readonly error: E; readonly first: boolean };
+  /** The bound on jobs waiting or running (`configureDetached({ maxJobs })`). */
+  maxJobs(): number;
+  setMaxJobs(maxJobs: number): void;
   /** How many jobs are running now. */
   running(): number;
   /** Cumulative outcomes, abandoned included. */
@@ -69,15 +103,20 @@ interface TrackedJob {
  * const job = jobs.track('send-mail', new AbortController());
  * job.settle(true);
  */
-export function createJobRegistry(): JobRegistry {
+export function createJobRegistry(maxJobs: number): JobRegistry {
   const running = new Map<number, TrackedJob>();
-  const totals: JobTotals = { completed: 0, failed: 0, abandoned: 0 };
+  const totals: JobTotals = { completed: 0, failed: 0, abandoned: 0, rejected: 0 };
+  let limit = maxJobs;
+  // Set when a job is refused, cleared once the registry is below the limit
+  // again: one warning per overflow episode, not one per refused call.
+  let overflowing: Error | undefined;
   let nextId = 1;
   let idleWaiters: (() => void)[] = [];
   const settleListeners = new Set<(ok: boolean) => void>();
 
   const remove = (id: number) => {
     if (!running.delete(id)) return false;
+    if (overflowing !== undefined && running.size < limit) overflowing = undefined;
     if (running.size === 0) {
       const waiters = idleWaiters;
       idleWaiters = [];
@@ -105,6 +144,21 @@ export function createJobRegistry(): JobRegistry {
         },
       };
     },
+    full: () => running.size >= limit,
+    reject(name, create) {
+      totals.rejected++;
+      publish<JobEvent>(jobChannel, { type: 'settle', id: 0, name, outcome: 'rejected', durationMs: 0 });
+      // One error per episode: an Error (and its stack trace) per refused call
+      // was most of the cost of a flood (190,000 refusals in one loop).
+      if (overflowing !== undefined) return { error: overflowing as ReturnType<typeof create>, first: false };
+      const error = create();
+      overflowing = error;
+      return { error, first: true };
+    },
+    maxJobs: () => limit,
+    setMaxJobs(value) {
+      limit = value;
+    },
     running: () => running.size,
     totals: () => totals,
     async drain({ timeoutMs }) {
@@ -117,24 +171,37 @@ export function createJobRegistry(): JobRegistry {
         if (running.size > 0) {
           await new Promise<void>((resolve) => {
             idleWaiters.push(resolve);
+            // Ref'd on purpose: while a drain waits, its deadline is what keeps
+            // the process alive. Unref'd, a job that never settles (and holds no
+            // handle) let the event loop empty mid-`jobs`: exit code 0, no hooks,
+            // no flush (issue 12). Cleared in `finally`, so it never outlives the drain.
             timer = setTimeout(resolve, timeoutMs);
-            timer.unref();
           });
         }
       } finally {
         clearTimeout(timer);
         settleListeners.delete(count);
       }
+      // One pass, and nothing per job but the abort: the registry is emptied
+      // first, so the jobs' own settle() calls from their abort listeners are
+      // no-ops, and only the first ABANDONED_LISTED are described.
       const now = performance.now();
-      const abandoned: AbandonedJob[] = [];
-      for (const job of running.values()) {
-        abandoned.push({ id: job.id, name: job.name, ageMs: Math.round(now - job.startedAt) });
-        totals.abandoned++;
-        remove(job.id);
+      const jobs = [...running.values()];
+      running.clear();
+      overflowing = undefined;
+      totals.abandoned += jobs.length;
+      const abandoned = jobs.slice(0, ABANDONED_LISTED).map((job) => ({ id: job.id, name: job.name, ageMs: Math.round(now - job.startedAt) }));
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const wake of waiters) wake();
+      // One reason for all: an Error per job (a stack trace each) was most of
+      // the cost of abandoning 10,000 jobs.
+      const reason = new Error(`throughline: detached job abandoned at shutdown after ${timeoutMs} ms (drainDetached timeoutMs)`);
+      for (const job of jobs) {
         publish<JobEvent>(jobChannel, { type: 'settle', id: job.id, name: job.name, outcome: 'abandoned', durationMs: now - job.startedAt });
-        job.controller.abort(new Error(`throughline: detached job "${job.name}" abandoned at shutdown after ${timeoutMs} ms`));
+        job.controller.abort(reason);
       }
-      return { completed, failed, abandoned };
+      return { completed, failed, abandoned, abandonedCount: jobs.length };
     },
     abortAll(reason) {
       for (const job of [...running.values()]) {

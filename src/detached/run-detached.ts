@@ -1,6 +1,7 @@
 import { context, diag, isSpanContextValid, SpanKind, SpanStatusCode, trace, type Span, type SpanOptions } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from '../context/context-manager.js';
+import { errorTypeOf, exceptionOf, messageOf } from '../internal/describe.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import {
   expectBoolean,
@@ -10,6 +11,8 @@ import {
   expectString,
   rejectUnknownKeys,
 } from '../internal/validate.js';
+import { DetachedLimitError } from '../errors.js';
+import { processState } from '../internal/state.js';
 import { trackJob } from './registry.js';
 
 /** What a detached job receives. */
@@ -48,7 +51,7 @@ export interface RunDetachedOptions {
 
 /** What {@link runDetached} returns. */
 export interface DetachedHandle<T> {
-  /** The job's id in the registry (also in `drainDetached()`'s report). */
+  /** The job's id in the registry (also in `drainDetached()`'s report); `0` for a job refused past `maxJobs`. */
   readonly id: number;
   /**
    * Settles with the outcome. It never rejects, so ignoring it can never cause an
@@ -80,8 +83,20 @@ function resolveOptions(job: unknown, input: unknown) {
   return opts;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+// The explicit outcome past maxJobs: no span, no timer, nothing queued.
+function refuse<T>(name: string, refused: { error: DetachedLimitError; first: boolean }, onError: RunDetachedOptions['onError']): DetachedHandle<T> {
+  const { error } = refused;
+  if (refused.first) {
+    diag.warn(`${error.message} First refused: "${name}". Further refusals are counted (outcome "rejected") but not logged until the backlog drops below the limit.`);
+  }
+  if (onError) {
+    try {
+      onError(error, { id: 0, name });
+    } catch (hookError) {
+      diag.error(`throughline: onError of detached job "${name}" threw`, hookError);
+    }
+  }
+  return { id: 0, done: Promise.resolve({ ok: false, error }) };
 }
 
 /**
@@ -90,7 +105,9 @@ function errorMessage(error: unknown): string {
  * its own INTERNAL span. The job is tracked until it settles, so
  * `drainDetached()` (and `gracefulShutdown`) wait for it. A failure is recorded
  * on the span, logged through `diag`, passed to `onError`, and never crashes the
- * process.
+ * process. At most `maxJobs` jobs (default 10,000, see `configureDetached()`)
+ * wait or run at once: past it the job is not started and `done` resolves
+ * `{ ok: false, error: DetachedLimitError }`.
  *
  * @example
  * app.post('/orders', async (req, res) => {
@@ -104,6 +121,11 @@ export function runDetached<T>(job: DetachedJob<T>, options?: RunDetachedOptions
   ensureContextManager();
   const captured = context.active();
   const name = opts.name ?? (job.name || 'detached');
+  const jobs = processState().jobs;
+  if (jobs.full()) {
+    const maxJobs = jobs.maxJobs();
+    return refuse(name, jobs.reject(name, () => new DetachedLimitError(maxJobs)), opts.onError);
+  }
   const controller = new AbortController();
   const tracked = trackJob(name, controller);
   const id = tracked.id;
@@ -120,15 +142,14 @@ export function runDetached<T>(job: DetachedJob<T>, options?: RunDetachedOptions
     if (!result.ok) {
       const error = result.error;
       if (span) {
-        if (error instanceof Error) span.recordException(error);
-        else span.recordException({ name: 'NonErrorThrown', message: String(error) });
-        span.setAttribute(ATTR_ERROR_TYPE, abandoned ? 'abandoned' : error instanceof Error ? error.name : 'Error');
-        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+        span.recordException(exceptionOf(error));
+        span.setAttribute(ATTR_ERROR_TYPE, abandoned ? 'abandoned' : errorTypeOf(error));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
       }
-      if (abandoned) {
-        diag.warn(`throughline: detached job "${name}" (#${id}) abandoned: ${errorMessage(error)}`);
-      } else {
-        diag.error(`throughline: detached job "${name}" (#${id}) failed: ${errorMessage(error)}`, error);
+      // Abandoned jobs are summarized once by the drain (count and first names),
+      // not logged one by one: 176,073 of them once made 16 MB of log.
+      if (!abandoned) {
+        diag.error(`throughline: detached job "${name}" (#${id}) failed: ${messageOf(error)}`, error);
         if (opts.onError) {
           try {
             opts.onError(error, { id, name });

@@ -1,3 +1,4 @@
+import { messageOf } from '../internal/describe.js';
 import { withDeadline } from '../lifecycle/deadline.js';
 
 /**
@@ -55,7 +56,7 @@ export function createCheckRunner(checks: Readonly<Record<string, HealthCheck>>,
     if (outcome.status === 'ok') return { status: 'pass', durationMs };
     if (outcome.status === 'timeout') return { status: 'timeout', durationMs, error: `timed out after ${timeoutMs} ms` };
     const { error } = outcome;
-    return { status: 'fail', durationMs, error: error instanceof Error ? error.message : String(error) };
+    return { status: 'fail', durationMs, error: messageOf(error) };
   }
 
   return async function runChecks(): Promise<CheckRun> {

@@ -13,7 +13,7 @@ export interface JobEvent {
   readonly id: number;
   readonly name: string;
   /** Set on `settle`. */
-  readonly outcome?: 'completed' | 'failed' | 'abandoned';
+  readonly outcome?: 'completed' | 'failed' | 'abandoned' | 'rejected';
   /** Set on `settle`: time from start to settle (or to abandonment). */
   readonly durationMs?: number;
 }

@@ -7,7 +7,7 @@
 // does not change what the metrics say.
 import type { MeterProvider, TextMapPropagator } from '@opentelemetry/api';
 import type { HttpServerInstruments } from '../telemetry/http-server-metrics.js';
-import { createJobRegistry, type JobRegistry } from '../detached/job-registry.js';
+import { createJobRegistry, DETACHED_DEFAULTS, type JobRegistry } from '../detached/job-registry.js';
 import { createShutdownRegistry, type ShutdownRegistry } from '../lifecycle/shutdown-registry.js';
 
 export interface ProcessState {
@@ -40,7 +40,7 @@ const ID_POOL_BYTES = 16 * 1024;
 
 function createProcessState(): ProcessState {
   return {
-    jobs: createJobRegistry(),
+    jobs: createJobRegistry(DETACHED_DEFAULTS.maxJobs),
     shutdowns: createShutdownRegistry(),
     probePaths: new Set(),
     fallbackPropagator: undefined,

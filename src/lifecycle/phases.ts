@@ -6,6 +6,7 @@ import type { Span } from '@opentelemetry/api';
 import { drainDetached } from '../detached/registry.js';
 import { processState } from '../internal/state.js';
 import { FIRST_REQUEST_GRACE_MS, SOCKETS_SETTLE_MS, type ConnectionTracker, type ShutdownServer } from './connections.js';
+import { exceptionOf } from '../internal/describe.js';
 import { withDeadline } from './deadline.js';
 import type { ResolvedShutdownOptions } from './options.js';
 import type { RunFindings, TimedPhase } from './report.js';
@@ -83,9 +84,13 @@ async function closing(run: ShutdownRun): Promise<void> {
 async function jobs(run: ShutdownRun): Promise<void> {
   const { found, opts } = run;
   found.jobs = await drainDetached({ timeoutMs: opts.jobsTimeoutMs });
-  if (found.jobs.abandoned.length > 0) {
+  if (found.jobs.abandonedCount > 0) {
     found.timedOut.push('jobs');
-    opts.logger.warn({ abandoned: found.jobs.abandoned }, 'throughline: detached jobs abandoned at shutdown');
+    // A summary, never the whole list: count and the first few (ABANDONED_LISTED).
+    opts.logger.warn(
+      { abandonedCount: found.jobs.abandonedCount, abandoned: found.jobs.abandoned },
+      'throughline: detached jobs abandoned at shutdown',
+    );
   }
 }
 
@@ -100,7 +105,7 @@ async function hooks(run: ShutdownRun): Promise<void> {
       if (!found.timedOut.includes('hooks')) found.timedOut.push('hooks');
       opts.logger.error({ hook: name, timeoutMs: opts.hookTimeoutMs }, 'throughline: beforeExit hook timed out');
     } else {
-      run.span.recordException(outcome.error instanceof Error ? outcome.error : String(outcome.error));
+      run.span.recordException(exceptionOf(outcome.error));
       opts.logger.error({ hook: name, err: outcome.error }, 'throughline: beforeExit hook failed');
     }
   }

@@ -47,8 +47,10 @@ export interface ShutdownReport {
   readonly http2SessionsDestroyed: number;
   /** Detached jobs that settled during the jobs phase (successfully or not). */
   readonly jobsCompleted: number;
-  /** Detached jobs still running at `jobsTimeoutMs`: aborted. */
+  /** The first 10 detached jobs still running at `jobsTimeoutMs` (all were aborted); `jobsAbandonedCount` counts them all. */
   readonly jobsAbandoned: readonly AbandonedJob[];
+  /** How many detached jobs were abandoned. */
+  readonly jobsAbandonedCount: number;
   /** Names of `beforeExit` hooks that threw, rejected or timed out. */
   readonly hooksFailed: readonly string[];
   /** How `telemetry.forceFlush()` + `shutdown()` ended. */
@@ -99,7 +101,7 @@ export function createFindings(inFlightAtStart: number): RunFindings {
       sessionsDestroyed: 0,
       timedOut: false,
     },
-    jobs: { completed: 0, failed: 0, abandoned: [] },
+    jobs: { completed: 0, failed: 0, abandoned: [], abandonedCount: 0 },
     hooksFailed: [],
     flush: 'skipped',
     finalScrape: 'skipped',
@@ -142,6 +144,7 @@ export function buildReport(reason: string, found: RunFindings, durationsMs: Rec
     http2SessionsDestroyed: found.closing.sessionsDestroyed,
     jobsCompleted: found.jobs.completed + found.jobs.failed,
     jobsAbandoned: found.jobs.abandoned,
+    jobsAbandonedCount: found.jobs.abandonedCount,
     hooksFailed: found.hooksFailed,
     flush: found.flush,
     finalScrape: found.finalScrape,

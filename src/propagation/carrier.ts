@@ -11,6 +11,7 @@ import {
 } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from '../context/context-manager.js';
+import { describeValue, errorTypeOf, exceptionOf, messageOf } from '../internal/describe.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import { expectBoolean, expectFunction, expectOptionsObject, expectString, rejectUnknownKeys } from '../internal/validate.js';
 import { activePropagator, extractOrRoot } from './propagator.js';
@@ -111,7 +112,7 @@ export function injectContext<C extends Record<string, unknown> = Carrier>(
   options?: InjectContextOptions,
 ): C & Carrier {
   const opts = resolveOptions('injectContext', options, CARRIER_DEFAULTS.injectSpan);
-  if (carrier === null || typeof carrier !== 'object') throw new TypeError(`Expected \`carrier\` to be an object, got ${String(carrier)}`);
+  if (carrier === null || typeof carrier !== 'object') throw new TypeError(`Expected \`carrier\` to be an object, got ${describeValue(carrier)}`);
   let ctx = context.active();
   if (opts.span) {
     const span = messagingSpan('create', SpanKind.PRODUCER, opts, ctx);
@@ -158,10 +159,9 @@ export function runWithContext<T>(carrier: unknown, fn: () => T, options?: RunWi
   if (!opts.span) return context.with(parent, fn);
   const span = messagingSpan('process', SpanKind.CONSUMER, opts, parent);
   const fail = (error: unknown) => {
-    if (error instanceof Error) span.recordException(error);
-    else span.recordException({ name: 'NonErrorThrown', message: String(error) });
-    span.setAttribute(ATTR_ERROR_TYPE, error instanceof Error ? error.name : 'Error');
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    span.recordException(exceptionOf(error));
+    span.setAttribute(ATTR_ERROR_TYPE, errorTypeOf(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
     span.end();
   };
   let result: T;

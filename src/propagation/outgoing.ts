@@ -8,6 +8,7 @@ import {
   ATTR_URL_FULL,
 } from '@opentelemetry/semantic-conventions';
 import { channel } from 'node:diagnostics_channel';
+import { errorTypeOf, exceptionOf, messageOf } from '../internal/describe.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import { knownMethod } from '../internal/http-method.js';
 import { redactQuery } from '../internal/url.js';
@@ -85,9 +86,9 @@ export async function tracedFetch(input: string | URL | Request, init?: RequestI
     }
     return response;
   } catch (error) {
-    span.setAttribute(ATTR_ERROR_TYPE, error instanceof Error ? error.name : 'Error');
-    if (error instanceof Error) span.recordException(error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    span.setAttribute(ATTR_ERROR_TYPE, errorTypeOf(error));
+    span.recordException(exceptionOf(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
     throw error;
   } finally {
     span.end();

@@ -43,7 +43,7 @@ export const PHASE_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5
  */
 export const ATTR_SHUTDOWN_PHASE = 'throughline.shutdown.phase';
 /**
- * Attribute of `throughline.detached.jobs.settled`: completed, failed or abandoned.
+ * Attribute of `throughline.detached.jobs.settled`: completed, failed, abandoned (at shutdown) or rejected (past `maxJobs`).
  *
  * @example
  * // Prometheus label: throughline_job_outcome="abandoned"
@@ -96,7 +96,7 @@ export function ensureLifecycleMetrics(provider: MeterProvider = metrics.getMete
     unit: '{job}',
   });
   const jobsSettled = meter.createObservableCounter(LIFECYCLE_METRICS.jobsSettled, {
-    description: 'Detached jobs that settled, by outcome (completed, failed, abandoned at shutdown).',
+    description: 'Detached jobs that settled, by outcome (completed, failed, abandoned at shutdown, rejected past maxJobs).',
     unit: '{job}',
   });
 
@@ -118,7 +118,7 @@ export function ensureLifecycleMetrics(provider: MeterProvider = metrics.getMete
   const observeJobsRunning = (result: ObservableResult) => result.observe(processState().jobs.running());
   const observeJobsSettled = (result: ObservableResult) => {
     const totals = processState().jobs.totals();
-    for (const outcome of ['completed', 'failed', 'abandoned'] as const) result.observe(totals[outcome], { [ATTR_JOB_OUTCOME]: outcome });
+    for (const outcome of ['completed', 'failed', 'abandoned', 'rejected'] as const) result.observe(totals[outcome], { [ATTR_JOB_OUTCOME]: outcome });
   };
   const onPhase = (_phase: ShutdownPhase, previous: ShutdownPhase, previousDurationMs: number) => {
     // `running` lasts from start-up to terminate(): an uptime, not a phase duration.

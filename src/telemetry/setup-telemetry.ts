@@ -5,7 +5,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, TracerProvider, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace';
 import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
@@ -37,6 +37,7 @@ import {
 import { startRuntimeMetrics } from './runtime-metrics.js';
 import { createDeclaredSeries, DECLARE_ROUTES_DEFAULTS, expressRoutes, type DeclareRoutesOptions } from './declared-routes.js';
 import { createScrapeTracker, type FinalScrapeResult } from './scrape-tracker.js';
+import { INCOMING_SAMPLING, resolveSampler, type IncomingSampling } from './sampling.js';
 
 // Still "development" in the semantic conventions, so not in the stable entry point.
 const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
@@ -81,6 +82,24 @@ export interface SetupTelemetryOptions {
   metricsExportIntervalMs?: number;
   /** Node.js runtime metrics (event loop delay and utilization, GC, heap) from `@opentelemetry/instrumentation-runtime-node`. Default: `true`. */
   runtimeMetrics?: boolean;
+  /**
+   * Which traces are recorded: a `Sampler` from `@opentelemetry/sdk-trace`
+   * (`ParentBasedSampler`, `TraceIdRatioBasedSampler`, ...), used as is.
+   * Default: the one the standard `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`
+   * variables name (`always_on`, `always_off`, `traceidratio`,
+   * `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`),
+   * else `parentbased_always_on`. Needs `traceExporter`.
+   */
+  sampler?: Sampler;
+  /**
+   * What an incoming `traceparent`'s sampled flag decides. `'respect'`
+   * (default): whatever `sampler` does with it (the default follows it).
+   * `'ignore'`: the caller's trace id is kept but `sampler` decides as if this
+   * service started the trace, so a public client can neither force
+   * recording (`-01`) nor suppress it (`-00`); a ratio sampler still decides
+   * by trace id, so services with the same ratio agree. Needs `traceExporter`.
+   */
+  incomingSampling?: IncomingSampling;
 }
 
 /**
@@ -92,6 +111,7 @@ export interface SetupTelemetryOptions {
  */
 export const SETUP_TELEMETRY_DEFAULTS = {
   runtimeMetrics: true,
+  incomingSampling: 'respect',
 } as const satisfies Partial<SetupTelemetryOptions>;
 
 /**
@@ -168,6 +188,8 @@ const KNOWN = [
   'metricsExporter',
   'metricsExportIntervalMs',
   'runtimeMetrics',
+  'sampler',
+  'incomingSampling',
 ];
 
 /**
@@ -228,6 +250,7 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
       ? undefined
       : new TracerProvider({
           resource,
+          sampler: resolveSampler(opts.sampler, opts.incomingSampling),
           spanProcessors: [
             new BatchSpanProcessor({
               exporter: opts.traceExporter === 'otlp' ? new OTLPTraceExporter() : opts.traceExporter,
@@ -331,6 +354,8 @@ interface ValidOptions {
   metricsExporter: PushMetricExporter | 'otlp' | undefined;
   metricsExportIntervalMs: number | undefined;
   runtimeMetrics: boolean;
+  sampler: Sampler | undefined;
+  incomingSampling: IncomingSampling;
 }
 
 function validate(options: unknown): ValidOptions {
@@ -374,11 +399,27 @@ function validate(options: unknown): ValidOptions {
     expectNumber('metricsExportIntervalMs', interval, 1);
     if (push === undefined) throw invalidOption('metricsExportIntervalMs', 'given only with `metricsExporter`', interval);
   }
+  const sampler = merged.sampler;
+  if (sampler !== undefined && (sampler === null || typeof sampler !== 'object' || typeof (sampler as Sampler).shouldSample !== 'function')) {
+    throw invalidOption('sampler', 'a Sampler from @opentelemetry/sdk-trace (an object with shouldSample())', sampler);
+  }
+  const incomingSampling = merged.incomingSampling;
+  if (!(INCOMING_SAMPLING as readonly unknown[]).includes(incomingSampling)) {
+    throw invalidOption('incomingSampling', "`'respect'` or `'ignore'`", incomingSampling);
+  }
+  // Sampling decides what the tracer provider records: without one it would do nothing, silently.
+  for (const key of ['sampler', 'incomingSampling'] as const) {
+    if (input[key] !== undefined && exporter === undefined) {
+      throw new TypeError(`Expected \`traceExporter\` with \`${key}\`: setupTelemetry() creates a tracer provider (which samples) only with a traceExporter`);
+    }
+  }
   return {
     serviceName,
     serviceVersion,
     serviceInstanceId,
     prometheus,
+    sampler: sampler as Sampler | undefined,
+    incomingSampling: incomingSampling as IncomingSampling,
     traceExporter: exporter as ValidOptions['traceExporter'],
     metricsExporter: push as ValidOptions['metricsExporter'],
     metricsExportIntervalMs: interval as number | undefined,
