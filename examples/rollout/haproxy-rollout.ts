@@ -4,7 +4,7 @@
 // Each old pod is replaced by starting a new one, waiting until HAProxy has
 // it UP, then SIGTERM (HAProxy is told nothing). The figures come from
 // Prometheus's HTTP API. Used by `npm run rollout -- --haproxy` and
-// test/rollout-haproxy.test.ts.
+// test/proofs/rollout-haproxy.test.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
