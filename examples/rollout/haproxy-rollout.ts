@@ -14,9 +14,10 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.js';
+import { eventually } from './eventually.js';
 
 /** The request counter of traceContext()'s histogram as Prometheus names it: the one place to adapt a rename. */
-export const REQUESTS_COUNT_SERIES = 'http_server_request_duration_count';
+export const REQUESTS_COUNT_SERIES = 'http_server_request_duration_seconds_count';
 const ROUTE = '/work';
 const POD = fileURLToPath(new URL('./pod.ts', import.meta.url));
 
@@ -66,20 +67,6 @@ export function which(bin: string): string | undefined {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const result = await check();
-      if (result !== undefined) return result;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 interface Slot {
   readonly name: string;

@@ -37,6 +37,16 @@ export interface WebSocketServerLike {
 }
 
 /** How many of each kind of connection `closing` ended politely, and how many it cut. */
+/**
+ * A closing in which nothing happened yet: every count at zero.
+ *
+ * @example
+ * emptyClosingOutcome().socketsCut; // 0
+ */
+export function emptyClosingOutcome(): ClosingOutcome {
+  return { responsesFinished: 0, responsesCut: 0, socketsCut: 0, upgradedClosed: 0, upgradedCut: 0, sessionsClosed: 0, sessionsDestroyed: 0, timedOut: false };
+}
+
 export interface ClosingOutcome {
   /** Responses (HTTP/1 and HTTP/2 streams) in flight during closing that finished. */
   responsesFinished: number;
@@ -121,16 +131,7 @@ export function trackConnections(server: ShutdownServer): ConnectionTracker {
   let draining = false;
   let arrived = 0;
   let accepted = 0;
-  const outcome: ClosingOutcome = {
-    responsesFinished: 0,
-    responsesCut: 0,
-    socketsCut: 0,
-    upgradedClosed: 0,
-    upgradedCut: 0,
-    sessionsClosed: 0,
-    sessionsDestroyed: 0,
-    timedOut: false,
-  };
+  const outcome = emptyClosingOutcome();
   // By remote address: the same for a TLS socket, the TCP socket under it
   // and an HTTP/2 session's socket proxy, so each event finds its connection.
   const conns = new Map<string, Conn>();

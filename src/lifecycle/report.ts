@@ -1,6 +1,6 @@
 import type { AbandonedJob, DrainReport } from '../detached/registry.js';
 import type { ShutdownPhase } from '../internal/channels.js';
-import type { ClosingOutcome } from './connections.js';
+import { emptyClosingOutcome, type ClosingOutcome } from './connections.js';
 import type { FinalScrapeResult } from '../telemetry/scrape-tracker.js';
 
 /** How the flushing phase ended; `skipped` when no `telemetry` option was given. */
@@ -91,16 +91,7 @@ export function createFindings(inFlightAtStart: number): RunFindings {
     inFlightAtStart,
     servedWhileDraining: 0,
     socketsDestroyed: 0,
-    closing: {
-      responsesFinished: 0,
-      responsesCut: 0,
-      socketsCut: 0,
-      upgradedClosed: 0,
-      upgradedCut: 0,
-      sessionsClosed: 0,
-      sessionsDestroyed: 0,
-      timedOut: false,
-    },
+    closing: emptyClosingOutcome(),
     jobs: { completed: 0, failed: 0, abandoned: [], abandonedCount: 0 },
     hooksFailed: [],
     flush: 'skipped',

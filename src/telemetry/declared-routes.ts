@@ -1,5 +1,5 @@
 // No blind start: OpenTelemetry creates a histogram series at its first
-// record, so a new pod's `http_server_request_duration_count` first reaches
+// record, so a new pod's `http_server_request_duration_seconds_count` first reaches
 // Prometheus already holding every request served before that scrape, and
 // rate()/increase() never count those (issue 13 measured 12-1,461 requests per
 // new pod, a 12-24 % dip of sum(rate())). Declared routes get series at zero

@@ -1,47 +1,17 @@
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchStats, startBenchServer, stopBenchServer } from '../helpers/bench-server.js';
 
 // The bench's floors (bench/variants/floors/) are what its targets are judged
 // against: each must really do the work it stands in for, or a target could
 // be "met" against a floor that skips it.
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SERVER = path.join(ROOT, 'bench', 'server.mjs');
 
-interface Stats {
-  rss: number;
-  cpuUs: number;
-  allocatedBytes: number;
-  spans?: number;
-}
-
-async function startServer(name: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = fork(SERVER, [name], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = (await once(child, 'message')) as [{ port: number }];
-  return { child, base: `http://127.0.0.1:${message.port}` };
-}
-
-async function stats(child: ChildProcess): Promise<Stats> {
-  child.send('stats');
-  const [reply] = (await once(child, 'message')) as [{ stats: Stats }];
-  return reply.stats;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.send('stop');
-  await exited;
-}
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 
 describe('bench floors (npm run bench)', function () {
   for (const name of ['floor-context', 'floor-spans']) {
     it(`${name}: a trace id per request in the handler, the incoming one when sent, a request id echoed`, async function () {
-      const { child, base } = await startServer(name);
+      const { child, base } = await startBenchServer(name);
       try {
         const ids = new Set<string>();
         for (let i = 0; i < 3; i++) {
@@ -58,8 +28,8 @@ describe('bench floors (npm run bench)', function () {
         assert.equal(((await continued.json()) as { requestId: string }).requestId, TRACE_ID);
         assert.match(continued.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 
-        const s = await stats(child);
-        assert.ok(s.allocatedBytes > 0, `allocatedBytes ${s.allocatedBytes}`);
+        const s = await benchStats(child);
+        assert.ok((s.allocatedBytes ?? 0) > 0, `allocatedBytes ${s.allocatedBytes}`);
         if (name === 'floor-spans') {
           assert.equal(s.spans, 4, 'one SERVER span per request');
           const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -68,7 +38,7 @@ describe('bench floors (npm run bench)', function () {
           assert.equal(s.spans, undefined);
         }
       } finally {
-        await stop(child);
+        await stopBenchServer(child);
       }
     });
   }

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchStats, startBenchServer, stopBenchServer } from '../helpers/bench-server.js';
 
 // Keeps `npm run bench` from rotting: every variant's server starts in its own
 // process exactly as the bench starts it, and answers. No load here.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SERVER = path.join(ROOT, 'bench', 'server.mjs');
 
 interface Variant {
   name: string;
@@ -29,31 +27,6 @@ const VARIANTS: Variant[] = [
   { name: 'express-http-context', correlates: true, spans: false },
 ];
 
-interface Stats {
-  rss: number;
-  cpuUs: number;
-  spans?: number;
-}
-
-async function startServer(name: string): Promise<{ child: ChildProcess; base: string }> {
-  // execArgv [] : plain Node.js on the .mjs files, without this suite's tsx loader.
-  const child = fork(SERVER, [name], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = (await once(child, 'message')) as [{ port: number }];
-  return { child, base: `http://127.0.0.1:${message.port}` };
-}
-
-async function stats(child: ChildProcess): Promise<Stats> {
-  child.send('stats');
-  const [reply] = (await once(child, 'message')) as [{ stats: Stats }];
-  return reply.stats;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.send('stop');
-  await exited;
-}
 
 describe('bench variants (npm run bench)', function () {
   before(function () {
@@ -70,7 +43,7 @@ describe('bench variants (npm run bench)', function () {
 
   for (const variant of VARIANTS) {
     it(`${variant.name}: its server answers GET /users/:id with 200 from its own process`, async function () {
-      const { child, base } = await startServer(variant.name);
+      const { child, base } = await startBenchServer(variant.name);
       try {
         const ids = new Set<string>();
         for (let i = 0; i < 3; i++) {
@@ -88,7 +61,7 @@ describe('bench variants (npm run bench)', function () {
         }
         // Each request ran in a context of its own.
         if (variant.correlates) assert.equal(ids.size, 3);
-        const s = await stats(child);
+        const s = await benchStats(child);
         assert.ok(s.rss > 0 && s.cpuUs > 0);
         // One SERVER span per request; auto-instrumentation adds Express layer spans.
         if (variant.spans && variant.name.startsWith('throughline')) assert.equal(s.spans, 3);
@@ -99,7 +72,7 @@ describe('bench variants (npm run bench)', function () {
           assert.match(metrics, /http_server_request_duration_count\{[^}]*http_route="\/users\/:id"[^}]*\} 3/);
         }
       } finally {
-        await stop(child);
+        await stopBenchServer(child);
       }
     });
   }

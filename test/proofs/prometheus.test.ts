@@ -8,8 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { setupTelemetry, traceContext, type Telemetry } from '../../src/index.js';
+import { eventually } from '../../examples/rollout/eventually.js';
 import { freePort } from '../../examples/rollout/free-port.js';
 import { EXPRESS_VARIANTS } from '../helpers/express.js';
 import { listen } from '../helpers/server.js';
@@ -22,22 +22,6 @@ function which(bin: string): string | undefined {
   return undefined;
 }
 
-/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes; the error says what never arrived. */
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const result = await check();
-      if (result !== undefined) return result;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
-    // Prometheus scrapes every second; polling is the only way to watch its storage.
-    await sleep(200);
-  }
-}
 
 async function runTool(cmd: string, args: string[], stdin: string): Promise<{ code: number | null; output: string }> {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -63,7 +63,7 @@ describe('http.route templates for every kind of mount', () => {
           await server.close();
         }
         await telemetry.forceFlush();
-        const series = select(await scrapeHandler(telemetry.metricsHandler), 'http_server_request_duration_count');
+        const series = select(await scrapeHandler(telemetry.metricsHandler), 'http_server_request_duration_seconds_count');
         const routes = mount.route(variant.major);
         assert.deepEqual(series.map((s) => s.labels['http_route']).sort(), routes);
         assert.equal(series.reduce((sum, s) => sum + s.value, 0), PATHS);
