@@ -143,7 +143,7 @@ describe('no blind start: declareRoutes() and firstScrapeCheck()', function () {
         const get200 = { http_route: '/orders/:id', http_request_method: 'GET', http_response_status_code: '200' };
         assert.equal(value(before, REQUESTS_COUNT, get200), 0);
         assert.equal(value(before, REQUESTS_COUNT, { http_route: '/orders', http_request_method: 'POST', http_response_status_code: '201' }), 0);
-        assert.equal(value(before, 'http_server_request_duration_bucket', { ...get200, le: '+Inf' }), 0);
+        assert.equal(value(before, 'http_server_request_duration_seconds_bucket', { ...get200, le: '+Inf' }), 0);
         assert.equal((await fetch(`${url}/orders/1`)).status, 200);
         const after = await scrape(url);
         assert.equal(value(after, REQUESTS_COUNT, get200), 1);

@@ -63,7 +63,7 @@ describe('setupTelemetry()', () => {
 
   it('registers nothing at import time', async () => {
     const code =
-      "import { metrics, propagation, trace } from '@opentelemetry/api'; await import('../src/index.ts');" +
+      "import { metrics, propagation, trace } from '@opentelemetry/api'; await import('./src/index.ts');" +
       "console.log(JSON.stringify({ fields: propagation.fields(), meter: metrics.getMeterProvider().constructor.name, tracer: trace.getTracerProvider().getDelegate().constructor.name }));";
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
       env: withoutCoverage(process.env),

@@ -25,9 +25,9 @@ async function typecheck(dirName: string, modules: Map<string, string>, extraInc
   writeFileSync(
     join(outDir, 'tsconfig.json'),
     JSON.stringify({
-      extends: '../../../tsconfig.json',
-      compilerOptions: { noEmit: true, rootDir: '../../..', noUnusedLocals: false, noUnusedParameters: false },
-      include: ['../*.ts', '../../../test/types/*.d.ts', ...extraIncludes],
+      extends: '../../tsconfig.json',
+      compilerOptions: { noEmit: true, rootDir: '../..', noUnusedLocals: false, noUnusedParameters: false },
+      include: ['./*.ts', '../../test/types/*.d.ts', ...extraIncludes],
     }),
   );
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -113,6 +113,6 @@ describe('documentation examples', () => {
     ].join('\n');
     const modules = new Map<string, string>([['surroundings.d.ts', API_EXAMPLE_SURROUNDINGS]]);
     examples.forEach((example, i) => modules.set(`api_example_${i}.ts`, `${prelude}\n${example}\nexport {};\n`));
-    await typecheck('api-examples', modules, ['../*.d.ts']);
+    await typecheck('api-examples', modules, ['./*.d.ts']);
   });
 });

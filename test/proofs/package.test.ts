@@ -44,7 +44,7 @@ describe('the throughline package', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, unknown>; sideEffects: unknown; type: string };
     for (const entry of Object.keys(ENTRIES)) {
-      const key = entry === 'throughline' ? '..' : `../${entry.slice('throughline/'.length)}`;
+      const key = entry === 'throughline' ? '.' : `./${entry.slice('throughline/'.length)}`;
       assert.deepEqual(Object.keys(pkg.exports[key] as object), ['types', 'default'], `${key}: types first`);
     }
     assert.equal(pkg.sideEffects, false);
@@ -79,7 +79,7 @@ describe('the throughline package', () => {
   });
 
   it('runs on the pinned Node (>= 22.15) required by OpenTelemetry SDK 3.x', () => {
-    const [major, minor] = process.versions.node.split('..').map(Number) as [number, number];
+    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
     assert.ok(major > 22 || (major === 22 && minor >= 15), `running on Node ${process.versions.node}`);
   });
 });
