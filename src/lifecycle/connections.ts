@@ -272,14 +272,19 @@ export function trackConnections(server: ShutdownServer): ConnectionTracker {
     stream.once('close', () => cutOne(conn, stream));
   };
 
-  emitter.on('connection', onConnection);
-  emitter.on('secureConnection', onSecureConnection);
+  // Every listener this tracker adds, so dispose() removes exactly these.
+  const events = emitter as unknown as { on(event: string, listener: unknown): void; removeListener(event: string, listener: unknown): void };
+  const listeners: [string, unknown][] = [
+    ['connection', onConnection],
+    ['secureConnection', onSecureConnection],
+    ['session', onSession],
+    ['stream', onStream],
+    ['newListener', onListenerChange],
+    ['removeListener', onListenerChange],
+  ];
+  for (const [event, listener] of listeners) events.on(event, listener);
   // First in line, so the header is set before the application answers.
   emitter.prependListener('request', onRequest);
-  emitter.on('session', onSession);
-  emitter.on('stream', onStream);
-  emitter.on('newListener', onListenerChange);
-  emitter.on('removeListener', onListenerChange);
   syncUpgrade();
 
   const anyFresh = () => [...conns.values()].some((conn) => conn.kind === 'fresh');
@@ -379,13 +384,8 @@ export function trackConnections(server: ShutdownServer): ConnectionTracker {
       return { open: conns.size, active: busy };
     },
     dispose: () => {
-      emitter.removeListener('connection', onConnection);
-      emitter.removeListener('secureConnection', onSecureConnection);
+      for (const [event, listener] of listeners) events.removeListener(event, listener);
       emitter.removeListener('request', onRequest);
-      emitter.removeListener('session', onSession);
-      emitter.removeListener('stream', onStream);
-      emitter.removeListener('newListener', onListenerChange);
-      emitter.removeListener('removeListener', onListenerChange);
       emitter.removeListener('upgrade', onUpgrade);
       upgradeAttached = false;
     },
