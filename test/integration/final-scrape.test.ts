@@ -4,7 +4,7 @@
 // Express app, real OpenTelemetry readers; the scraper is fetch().
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type IncomingHttpHeaders, type Server } from 'node:http';
 import { gracefulShutdown, setupTelemetry, traceContext, type ShutdownReport, type Telemetry } from '../../src/index.js';
 import { resetState } from '../../src/testing.js';
 import { phaseReached } from '../helpers/events.js';
@@ -25,10 +25,27 @@ async function start(telemetry: Telemetry): Promise<{ server: Server; url: strin
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/**
+ * GET on a connection of its own. A keep-alive connection pooled by fetch()
+ * may be the one `closing` just ended: Node 22's fetch then fails with "other
+ * side closed" instead of retrying, which is the client's pooling, not what
+ * this file tests (Prometheus's client retries an idle connection that closed).
+ */
+function get(url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { agent: false }, (res) => {
+      res.setEncoding('utf8');
+      let body = '';
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    }).on('error', reject);
+  });
+}
+
 async function scrape(url: string) {
-  const res = await fetch(`${url}/metrics`);
+  const res = await get(`${url}/metrics`);
   assert.equal(res.status, 200);
-  return parseExposition(await res.text());
+  return parseExposition(res.body);
 }
 
 const served = (samples: ReturnType<typeof parseExposition>) =>
@@ -76,9 +93,9 @@ describe('scrape-aware shutdown (finalScrapeTimeoutMs)', function () {
     const done = shutdown.terminate('test');
     await flushing;
     assert.equal(server.listening, false);
-    const other = await fetch(`${url}/orders/late`);
+    const other = await get(`${url}/orders/late`);
     assert.equal(other.status, 503);
-    assert.equal(other.headers.get('connection'), 'close');
+    assert.equal(other.headers.connection, 'close');
     const final = await scrape(url);
     assert.equal(served(final), 5);
     assert.equal(value(final, FINAL, { throughline_final_scrape_result: 'seen' }), 1);
