@@ -358,6 +358,15 @@ interface ValidOptions {
   incomingSampling: IncomingSampling;
 }
 
+/** `undefined`, `'otlp'`, or an exporter object (anything with export()); a TypeError naming `option` otherwise. */
+function expectExporter(option: string, value: unknown, kind: string): unknown {
+  if (value === undefined || value === 'otlp') return value;
+  if (value === null || typeof value !== 'object' || typeof (value as { export?: unknown }).export !== 'function') {
+    throw invalidOption(option, `\`'otlp'\` or ${kind} (an object with export())`, value);
+  }
+  return value;
+}
+
 function validate(options: unknown): ValidOptions {
   if (options === undefined) throw invalidOption('options', 'an options object with `serviceName`', options);
   const input = expectOptionsObject('options', options);
@@ -378,22 +387,8 @@ function validate(options: unknown): ValidOptions {
     if (!Number.isInteger(port) || port > 65535) throw invalidOption('prometheus.port', 'an integer port 0-65535', p.port);
     prometheus = p.host === undefined ? { port } : { port, host: expectString('prometheus.host', p.host) };
   }
-  const exporter = merged.traceExporter;
-  if (
-    exporter !== undefined &&
-    exporter !== 'otlp' &&
-    (exporter === null || typeof exporter !== 'object' || typeof (exporter as SpanExporter).export !== 'function')
-  ) {
-    throw invalidOption('traceExporter', "`'otlp'` or a SpanExporter (an object with export())", exporter);
-  }
-  const push = merged.metricsExporter;
-  if (
-    push !== undefined &&
-    push !== 'otlp' &&
-    (push === null || typeof push !== 'object' || typeof (push as PushMetricExporter).export !== 'function')
-  ) {
-    throw invalidOption('metricsExporter', "`'otlp'` or a PushMetricExporter (an object with export())", push);
-  }
+  const exporter = expectExporter('traceExporter', merged.traceExporter, 'a SpanExporter');
+  const push = expectExporter('metricsExporter', merged.metricsExporter, 'a PushMetricExporter');
   const interval = merged.metricsExportIntervalMs;
   if (interval !== undefined) {
     expectNumber('metricsExportIntervalMs', interval, 1);
