@@ -40,6 +40,15 @@ const DURATION = 'http_server_request_duration_seconds';
 const RUNTIME_METRICS = ['nodejs_eventloop_utilization_ratio', 'v8js_memory_heap_used_bytes', 'nodejs_eventloop_time_seconds_total'];
 
 /** Starts from a process with nothing registered, as an application does. */
+/** An Express 5 app with traceContext(), /metrics on the app route and an empty GET /x. */
+function tracedAppWithMetrics(telemetry: Telemetry) {
+  const app = EXPRESS_VARIANTS[0].express();
+  app.use(traceContext());
+  app.get('/metrics', telemetry.metricsHandler);
+  app.get('/x', (_req, res) => void res.end());
+  return app;
+}
+
 function clearGlobals(): void {
   metrics.disable();
   trace.disable();
@@ -236,10 +245,7 @@ describe('setupTelemetry()', () => {
 
   it('exposes no runtime metric with runtimeMetrics: false, and still the HTTP metrics of a request', async () => {
     telemetry = setupTelemetry({ serviceName: 'no-runtime', runtimeMetrics: false });
-    const app = EXPRESS_VARIANTS[0].express();
-    app.use(traceContext());
-    app.get('/metrics', telemetry.metricsHandler);
-    app.get('/x', (_req, res) => void res.end());
+    const app = tracedAppWithMetrics(telemetry);
     const s = await listen(app);
     try {
       assert.equal((await fetch(`${s.url}/x`)).status, 200);
@@ -476,10 +482,7 @@ describe('docs/metrics.md', () => {
     clearGlobals();
     const telemetry = setupTelemetry({ serviceName: 'docs' });
     try {
-      const app = EXPRESS_VARIANTS[0].express();
-      app.use(traceContext());
-      app.get('/metrics', telemetry.metricsHandler);
-      app.get('/x', (_req, res) => void res.end());
+      const app = tracedAppWithMetrics(telemetry);
       const s = await listen(app);
       try {
         await fetch(`${s.url}/x`);
