@@ -6,9 +6,10 @@ import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 
 /**
  * A NodeSDK with every auto-instrumentation at its default except the two
- * that wrap each Express layer in a span of its own (throughline already
- * names the SERVER span after the route; with them on, handlers see a
- * middleware span instead of the SERVER span, and throughline warns).
+ * that wrap each Express layer in a span of its own. They may stay on
+ * (getTraceContext() and runDetached() still name the SERVER span); off, a
+ * request is two spans instead of one per middleware and handler, and
+ * throughline already names the SERVER span after the route.
  */
 export function createSdk(options: Partial<NodeSDKConfiguration> = {}): NodeSDK {
   return new NodeSDK({

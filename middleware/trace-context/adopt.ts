@@ -10,7 +10,7 @@
 // instrumentation-http. It finds the span the way instrumentation-express
 // does: instrumentation-http puts it, with a mutable `route` slot it reads at
 // the end, in the context's RPC metadata.
-import { context, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { context, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType, type RPCMetadata } from '@opentelemetry/core';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -31,8 +31,8 @@ export interface AdoptRequest {
   readonly opts: ResolvedTraceContextOptions;
   /** Whether `trustIncoming` accepted the incoming trace. */
   readonly trusted: boolean;
-  /** Binds `ctx` for the rest of the request (traceContext()'s bindAndContinue) with the request state added. */
-  readonly bind: (ctx: Context) => void;
+  /** Binds `ctx` with `span` as the request's span for the rest of the request (traceContext()'s bindRequest). */
+  readonly bind: (ctx: Context, span: Span) => void;
   /** Runs an option callback, logging and falling back when it throws. */
   readonly safe: <T>(fn: () => T, fallback: T, option: string) => T;
 }
@@ -54,29 +54,11 @@ export function instrumentationHttpSpan(ctx: Context = context.active()): { span
  * bound the request.
  */
 export function createAdopter(): Adopter {
-  let warnedNested = false;
   let warnedUntrusted = false;
   return function adopt({ req, res, opts, trusted, bind, safe }) {
     const found = instrumentationHttpSpan();
     if (found === undefined) return false;
     const { span, metadata } = found;
-    const active = trace.getSpan(context.active());
-    if (active !== span && !warnedNested) {
-      // instrumentation-router (Express 5) and instrumentation-express wrap
-      // every layer, traceContext() included, in a span of their own, and run
-      // each handler inside it: getTraceContext() and runDetached() there
-      // would point at a middleware span, not at the request's SERVER span.
-      warnedNested = true;
-      // A process warning, not diag: with no diag logger set (a NodeSDK sets
-      // none unless OTEL_LOG_LEVEL is set) diag.warn prints nothing.
-      process.emitWarning(
-        'throughline: traceContext() runs inside a span of another instrumentation ' +
-          '(instrumentation-router or instrumentation-express wraps every Express layer), so handlers see that span, ' +
-          "not the request's SERVER span. Disable them: getNodeAutoInstrumentations({ " +
-          "'@opentelemetry/instrumentation-router': { enabled: false }, '@opentelemetry/instrumentation-express': { enabled: false } })",
-        { code: 'THROUGHLINE_NESTED_LAYER_SPAN' },
-      );
-    }
     if (!trusted && !warnedUntrusted) {
       warnedUntrusted = true;
       process.emitWarning(
@@ -137,7 +119,7 @@ export function createAdopter(): Adopter {
     res.prependOnceListener('finish', onFinish);
     res.prependOnceListener('close', onClose);
 
-    bind(trace.setSpan(context.active(), span));
+    bind(context.active(), span);
     return true;
   };
 }

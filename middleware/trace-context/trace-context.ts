@@ -87,12 +87,13 @@ export function traceContext(options?: TraceContextOptions) {
     // alone), needs only its context: the incoming span, or minted ids so logs
     // and outbound calls still correlate.
     if ((!tracing && !instruments.recording) || safe(() => opts.ignore(req), false, 'ignore')) {
-      const withSpan = trace.getSpanContext(parent.context) ? parent.context : trace.setSpan(parent.context, mintSpan());
-      bindRequest(withSpan, requestId, opts, req, res, next);
+      const incoming = trace.getSpan(parent.context);
+      if (incoming !== undefined) bindRequest(parent.context, incoming, requestId, opts, req, res, next);
+      else bindRequest(parent.context, mintSpan(), requestId, opts, req, res, next);
       return;
     }
     // Under a NodeSDK's instrumentation-http: enrich its SERVER span instead of starting a second one (adopt.ts).
-    const bind = (ctx: Context) => bindRequest(ctx, requestId, opts, req, res, next);
+    const bind = (ctx: Context, span: Span) => bindRequest(ctx, span, requestId, opts, req, res, next);
     if (adopt({ req, res, opts, trusted: parent.trusted, bind, safe })) return;
 
     const request = startRequest(tracer, marked, parent, tracing, instruments, opts);
@@ -102,7 +103,7 @@ export function traceContext(options?: TraceContextOptions) {
     // Registered before binding: these two need no context.
     res.once('finish', onFinish);
     res.once('close', onClose);
-    bindRequest(trace.setSpan(parent.context, request.span), requestId, opts, req, res, next);
+    bindRequest(parent.context, request.span, requestId, opts, req, res, next);
   };
 }
 
@@ -209,16 +210,19 @@ function exceptionRecorder(span: Span): (error: unknown) => void {
 
 // --- Step 3: bind the request's context -------------------------------------
 
+/** Runs the rest of the chain in `parent` with `span` active and the request's state beside it. */
 function bindRequest(
   parent: Context,
+  span: Span,
   requestId: string | undefined,
   opts: ResolvedTraceContextOptions,
   req: IncomingMessage,
   res: ServerResponse,
   next: Next,
 ): void {
-  if (opts.serverTiming) res.setHeader('server-timing', serverTimingTrace(trace.getSpanContext(parent)!));
-  const ctx = setRequestState(parent, createRequestState(requestId));
+  if (opts.serverTiming) res.setHeader('server-timing', serverTimingTrace(span.spanContext()));
+  const withSpan = trace.getSpan(parent) === span ? parent : trace.setSpan(parent, span);
+  const ctx = setRequestState(withSpan, createRequestState(requestId, span));
   emitIn(ctx, req);
   emitIn(ctx, res);
   context.with(ctx, next);

@@ -1,12 +1,16 @@
 import { context, isSpanContextValid, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import { OutsideContextError } from '../errors.js';
-import { getRequestState } from './request-store.js';
+import { getRequestState, requestContext } from './request-store.js';
 
 /** The identifiers of the active trace, as returned by {@link getTraceContext}. */
 export interface TraceContextInfo {
   /** 32 lowercase hex characters. */
   readonly traceId: string;
-  /** 16 lowercase hex characters: the active span. */
+  /**
+   * 16 lowercase hex characters: the active span, or the request's SERVER
+   * span where the active one is a per-layer span of instrumentation-router,
+   * -express or -connect.
+   */
   readonly spanId: string;
   /** W3C trace flags as a number (bit 0: sampled). */
   readonly traceFlags: number;
@@ -24,7 +28,7 @@ export interface TraceContextInfo {
  * if (ids) res.setHeader('x-trace-id', ids.traceId);
  */
 export function tryGetTraceContext(): TraceContextInfo | undefined {
-  const ctx = context.active();
+  const ctx = requestContext(context.active());
   const spanContext = trace.getSpanContext(ctx);
   if (spanContext === undefined || !isSpanContextValid(spanContext)) return undefined;
   return {

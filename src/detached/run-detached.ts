@@ -1,6 +1,7 @@
 import { context, diag, isSpanContextValid, SpanKind, SpanStatusCode, trace, type Span, type SpanOptions } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { ensureContextManager } from '../context/context-manager.js';
+import { requestContext } from '../context/request-store.js';
 import { errorTypeOf, exceptionOf, messageOf } from '../internal/describe.js';
 import { TRACER_NAME, TRACER_VERSION } from '../internal/tracer.js';
 import {
@@ -119,7 +120,8 @@ function refuse<T>(name: string, refused: { error: DetachedLimitError; first: bo
 export function runDetached<T>(job: DetachedJob<T>, options?: RunDetachedOptions): DetachedHandle<Awaited<T>> {
   const opts = resolveOptions(job, options);
   ensureContextManager();
-  const captured = context.active();
+  // A layer span of instrumentation-router or -express is not the job's parent: the request is.
+  const captured = requestContext(context.active());
   const name = opts.name ?? (job.name || 'detached');
   const jobs = processState().jobs;
   if (jobs.full()) {

@@ -33,6 +33,8 @@ export interface ProcessState {
   readonly idPool: { readonly bytes: Buffer; offset: number };
   /** The last Host header parsed: a service sees the same few over and over. */
   lastHost: { host: string; scheme: string; parsed: [string, number] | undefined } | undefined;
+  /** The diag logger setupTelemetry() registered while the application had none (src/internal/stderr-diag.ts). */
+  stderrDiag: unknown;
 }
 
 /** Size of the id pool: refilled with one randomFillSync every few hundred ids. */
@@ -51,6 +53,7 @@ function createProcessState(): ProcessState {
     httpInstruments: new WeakMap(),
     idPool: { bytes: Buffer.allocUnsafe(ID_POOL_BYTES), offset: ID_POOL_BYTES },
     lastHost: undefined,
+    stderrDiag: undefined,
   };
 }
 

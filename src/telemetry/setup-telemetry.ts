@@ -17,6 +17,7 @@ import {
 import { ensureContextManager } from '../context/context-manager.js';
 import { AlreadyInitializedError } from '../errors.js';
 import { processState } from '../internal/state.js';
+import { installStderrDiag } from '../internal/stderr-diag.js';
 import {
   expectBoolean,
   expectNumber,
@@ -273,6 +274,8 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
   }
   ensureContextManager();
   propagation.setGlobalPropagator(createDefaultPropagator());
+  // With no diag logger, OpenTelemetry's own errors (a failed export, a NodeSDK started after this call) print nothing.
+  const uninstallDiag = installStderrDiag();
 
   const stopLifecycle = ensureLifecycleMetrics(meterProvider);
   const stopRuntime = opts.runtimeMetrics ? startRuntimeMetrics(meterProvider) : () => {};
@@ -337,6 +340,7 @@ export function setupTelemetry(options: SetupTelemetryOptions): Telemetry {
         metrics.disable();
         propagation.disable();
         if (tracerProvider) trace.disable();
+        uninstallDiag();
         if (processState().telemetry === telemetry) processState().telemetry = undefined;
       })());
     },

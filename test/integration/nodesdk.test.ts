@@ -129,13 +129,17 @@ describe('throughline beside a NodeSDK with the auto-instrumentations', function
     });
   }
 
-  it('every auto-instrumentation at its default: one trace, router spans under the SERVER span, and a warning naming the fix', async () => {
+  it('every auto-instrumentation at its default: one trace, router spans under the SERVER span, getters and jobs on the SERVER span', async () => {
     const run = await runMix('defaults', 'tracedFetch');
-    const { front } = assertOneTrace(run);
+    const { front, call } = assertOneTrace(run);
     const handler = only(run.collected.spans.filter((s) => s.name === 'request handler - /orders/:id'), 'router handler span');
+    assert.equal(handler.scope, '@opentelemetry/instrumentation-router');
     assert.equal(handler.parentSpanId, front.spanId);
-    // instrumentation-router runs the handler inside its own span: that is what the handler sees.
-    assert.equal(run.body.spanId, handler.spanId);
-    assert.match(run.stderr, /THROUGHLINE_NESTED_LAYER_SPAN.*'@opentelemetry\/instrumentation-router': \{ enabled: false \}/);
+    // instrumentation-router runs the handler inside its own span; getTraceContext() and runDetached() still name the request.
+    assert.deepEqual(run.body, { ...run.body, traceId: TRACE_ID, spanId: front.spanId });
+    assert.equal(only(run.collected.spans.filter((s) => s.name === 'sendConfirmation'), 'job span').parentSpanId, front.spanId);
+    // The outbound call is made inside the handler's span: instrumentation-undici nests it there.
+    assert.equal(call.parentSpanId, handler.spanId);
+    assert.doesNotMatch(run.stderr, /THROUGHLINE_/);
   });
 });

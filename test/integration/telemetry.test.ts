@@ -10,7 +10,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   AlreadyInitializedError,
   gracefulShutdown,
@@ -147,6 +148,53 @@ describe('setupTelemetry()', () => {
     assert.equal(metrics.getMeterProvider().constructor.name, 'NoopMeterProvider');
     trace.disable();
     telemetry = setupTelemetry({ serviceName: 'a', runtimeMetrics: false });
+  });
+
+  it('makes a NodeSDK started after it loud: a THROUGHLINE_SECOND_SDK warning and a stderr line per refused global', async () => {
+    telemetry = setupTelemetry({ serviceName: 'a', runtimeMetrics: false, traceExporter: new InMemorySpanExporter() });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.on('warning', onWarning);
+    process.stderr.write = (chunk: string) => (lines.push(chunk), true);
+    let sdk: NodeSDK;
+    try {
+      sdk = new NodeSDK({ spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })], metricReaders: [] });
+      sdk.start();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.stderr.write = write;
+      process.off('warning', onWarning);
+    }
+    assert.equal((trace.getTracerProvider() as ProxyTracerProvider).getDelegate(), telemetry.tracerProvider, 'the first registration stays');
+    // Node prints the process warning to stderr too, as text.
+    const refused = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; registration: string });
+    assert.deepEqual(
+      refused.map((l) => [l.level, /Attempted duplicate registration of API: (\w+)/.exec(l.registration)?.[1]]),
+      [['error', 'context'], ['error', 'propagation'], ['error', 'trace']],
+    );
+    assert.match(refused[0]!.msg, /NodeSDK started after setupTelemetry\(\)\?.*start the NodeSDK first and do not call setupTelemetry\(\)/);
+    const codes = warnings.map((w) => (w as Error & { code?: string }).code);
+    assert.deepEqual(codes, ['THROUGHLINE_SECOND_SDK']);
+    await sdk.shutdown();
+    await telemetry.shutdown();
+    telemetry = undefined;
+    // The stderr logger goes with shutdown(): the API's diag logger slot is empty again.
+    assert.equal((globalThis as Record<symbol, { diag?: unknown }>)[Symbol.for('opentelemetry.js.api.1')]?.diag, undefined);
+  });
+
+  it("leaves an application's own diag logger in place", () => {
+    const seen: string[] = [];
+    diag.setLogger({ error: (m) => seen.push(m), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, { suppressOverrideMessage: true });
+    try {
+      telemetry = setupTelemetry({ serviceName: 'a', runtimeMetrics: false });
+      metrics.setGlobalMeterProvider(telemetry.meterProvider);
+      assert.equal(seen.length, 1);
+      assert.match(seen[0]!, /duplicate registration of API: metrics/);
+    } finally {
+      diag.disable();
+    }
   });
 
   const invalid: [string, unknown, RegExp][] = [

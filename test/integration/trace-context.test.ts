@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, request as httpRequest } from 'node:http';
@@ -9,6 +9,7 @@ import {
   getTraceContext,
   logFields,
   outgoingHeaders,
+  runDetached,
   setContextValue,
   traceContext,
   tryGetTraceContext,
@@ -42,6 +43,42 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
     afterEach(async () => {
       await tracing.shutdown();
       assert.ok(activeIsRoot(), 'the active context is back to root after the test');
+    });
+
+    it('getTraceContext() and runDetached() name the SERVER span under a layer span of instrumentation-router, not under an app span', async () => {
+      const app = express();
+      app.use(traceContext());
+      // What instrumentation-router does around every layer: a span of its own, active for the handler.
+      app.use((_req: Req, _res: Res, next: () => void) => {
+        const layer = trace.getTracer('@opentelemetry/instrumentation-router').startSpan('middleware - layer');
+        context.with(trace.setSpan(context.active(), layer), next);
+        layer.end();
+      });
+      app.get('/orders/:id', async (_req, res) => {
+        const inLayer = getTraceContext();
+        const job = runDetached(function confirm() {});
+        const own = trace.getTracer('app').startActiveSpan('load order', (span) => {
+          span.end();
+          return getTraceContext();
+        });
+        await job.done;
+        res.json({ inLayer, own, logs: logFields() });
+      });
+      const res = await request(app).get('/orders/7').set('traceparent', TRACEPARENT).expect(200);
+      const [server] = tracing.spansNamed('GET /orders/:id');
+      const [layer] = tracing.spansNamed('middleware - layer');
+      const [job] = tracing.spansNamed('confirm');
+      const [own] = tracing.spansNamed('load order');
+      assert.ok(server && layer && job && own);
+      const serverId = server.spanContext().spanId;
+      assert.equal(layer.parentSpanContext?.spanId, serverId);
+      assert.equal(res.body.inLayer.spanId, serverId);
+      assert.equal(res.body.inLayer.traceId, TRACE_ID);
+      assert.equal(job.parentSpanContext?.spanId, serverId);
+      // A span the application started stays what it sees: its parent is the layer span it ran in.
+      assert.equal(res.body.own.spanId, own.spanContext().spanId);
+      assert.equal(own.parentSpanContext?.spanId, layer.spanContext().spanId);
+      assert.equal(res.body.logs.span_id, serverId);
     });
 
     it('continues the incoming trace with the semantic-convention span', async () => {
