@@ -1,6 +1,7 @@
 import express from 'express';
 import { createServer } from 'node:http';
-import { getTraceContext, traceContext } from 'throughline';
+import { getTraceContext } from 'throughline/core';
+import { traceContext } from 'throughline/express';
 import { userBody } from './shared.mjs';
 
 /** traceContext() with the API only: no tracer or meter provider registered. */

@@ -14,7 +14,6 @@
 import { processState } from '../../src/internal/state.js';
 
 type Next = (err?: unknown) => unknown;
-type Handle = (this: unknown, ...args: unknown[]) => unknown;
 
 /** What one request wants to hear from the router's layers. */
 export interface LayerHooks {
@@ -40,20 +39,37 @@ function wrapNext(next: Next, sink: (error: unknown) => void): Next {
   };
 }
 
-function patchMethod(proto: Record<string | symbol, unknown>, name: string, reqIndex: number): (() => void) | undefined {
+// The router calls handleRequest(req, res, next) and handleError(err, req,
+// res, next) with exactly these arguments: fixed-arity wrappers instead of
+// `(...args) => orig.apply(this, args)` spare an arguments array on each of
+// the 3 layers a request passes in the bench app (bench/middleware-loop.mjs).
+type RequestHandle = (this: unknown, req: unknown, res: unknown, next: unknown) => unknown;
+type ErrorHandle = (this: unknown, err: unknown, req: unknown, res: unknown, next: unknown) => unknown;
+
+function patchMethod(proto: Record<string | symbol, unknown>, name: string, kind: 'request' | 'error'): (() => void) | undefined {
   const original = proto[name];
   if (typeof original !== 'function') return undefined;
-  const orig = original as Handle;
-  proto[name] = function (this: unknown, ...args: unknown[]) {
-    const req = args[reqIndex];
-    const hooks = (req as HooksCarrier | undefined)?.[LAYER_HOOKS];
-    if (hooks !== undefined) {
-      hooks.enter?.(this, req);
-      const last = args.length - 1;
-      if (hooks.error !== undefined && typeof args[last] === 'function') args[last] = wrapNext(args[last] as Next, hooks.error);
-    }
-    return orig.apply(this, args);
-  };
+  if (kind === 'request') {
+    const orig = original as RequestHandle;
+    proto[name] = function (this: unknown, req: unknown, res: unknown, next: unknown) {
+      const hooks = (req as HooksCarrier | undefined)?.[LAYER_HOOKS];
+      if (hooks !== undefined) {
+        hooks.enter?.(this, req);
+        if (hooks.error !== undefined && typeof next === 'function') next = wrapNext(next as Next, hooks.error);
+      }
+      return orig.call(this, req, res, next);
+    };
+  } else {
+    const orig = original as ErrorHandle;
+    proto[name] = function (this: unknown, err: unknown, req: unknown, res: unknown, next: unknown) {
+      const hooks = (req as HooksCarrier | undefined)?.[LAYER_HOOKS];
+      if (hooks !== undefined) {
+        hooks.enter?.(this, req);
+        if (hooks.error !== undefined && typeof next === 'function') next = wrapNext(next as Next, hooks.error);
+      }
+      return orig.call(this, err, req, res, next);
+    };
+  }
   return () => {
     proto[name] = original;
   };
@@ -81,10 +97,10 @@ export function patchExpressLayers(app: unknown): void {
   if (proto[PATCHED] === true) return;
   proto[PATCHED] = true;
   const undo = [
-    patchMethod(proto, 'handle_request', 0),
-    patchMethod(proto, 'handleRequest', 0),
-    patchMethod(proto, 'handle_error', 1),
-    patchMethod(proto, 'handleError', 1),
+    patchMethod(proto, 'handle_request', 'request'),
+    patchMethod(proto, 'handleRequest', 'request'),
+    patchMethod(proto, 'handle_error', 'error'),
+    patchMethod(proto, 'handleError', 'error'),
   ];
   state.undo.push(() => {
     for (const restore of undo) restore?.();

@@ -56,7 +56,8 @@ export const TRACE_CONTEXT_DEFAULTS = {
 
 export interface ResolvedTraceContextOptions {
   ignore: (req: IncomingMessage) => boolean;
-  trustIncoming: (req: IncomingMessage) => boolean;
+  /** A boolean as given, not wrapped in a function: the request path then skips the call. */
+  trustIncoming: boolean | ((req: IncomingMessage) => boolean);
   requestIdHeader: string | false;
   spanAttributes: ((req: IncomingMessage) => Attributes) | undefined;
   serverTiming: boolean;
@@ -92,8 +93,8 @@ export function resolveTraceContextOptions(input: unknown): ResolvedTraceContext
   const o = { ...TRACE_CONTEXT_DEFAULTS, ...raw } as Record<string, unknown>;
 
   const trust = o['trustIncoming'];
-  let trustIncoming: (req: IncomingMessage) => boolean;
-  if (typeof trust === 'boolean') trustIncoming = () => trust;
+  let trustIncoming: boolean | ((req: IncomingMessage) => boolean);
+  if (typeof trust === 'boolean') trustIncoming = trust;
   else if (typeof trust === 'function') trustIncoming = trust as (req: IncomingMessage) => boolean;
   else throw invalidOption('trustIncoming', 'a boolean or a function (req) => boolean', trust);
 

@@ -97,12 +97,10 @@ export function traceContext(options?: TraceContextOptions) {
     if (adopt({ req, res, opts, trusted: parent.trusted, bind, safe })) return;
 
     const request = startRequest(tracer, marked, parent, tracing, instruments, opts);
-    const onFinish = () => endRequest(request, req, res, false);
-    const onClose = () => endRequest(request, req, res, !res.writableFinished);
-    request.listeners = [onFinish, onClose];
-    // Registered before binding: these two need no context.
-    res.once('finish', onFinish);
-    res.once('close', onClose);
+    // One listener: a response emits 'close' after 'finish' when it completes
+    // and alone when it is cut, and writableFinished tells the two apart.
+    // Registered before binding: it needs no context.
+    res.once('close', () => endRequest(request, req, res, !res.writableFinished));
     bindRequest(parent.context, request.span, requestId, opts, req, res, next);
   };
 }
@@ -119,7 +117,8 @@ interface Parent {
 
 function extractParent(req: IncomingMessage, opts: ResolvedTraceContextOptions): Parent {
   const extracted = extractOrRoot(req.headers, headerGetter, 'the request headers');
-  if (safe(() => opts.trustIncoming(req), true, 'trustIncoming')) return { context: extracted, links: undefined, trusted: true };
+  const trust = opts.trustIncoming;
+  if (trust === true || (trust !== false && safe(() => trust(req), true, 'trustIncoming'))) return { context: extracted, links: undefined, trusted: true };
   const remote = trace.getSpanContext(extracted);
   return { context: ROOT_CONTEXT, links: remote && isSpanContextValid(remote) ? [{ context: remote }] : undefined, trusted: false };
 }
@@ -152,7 +151,6 @@ interface RequestRecord {
   /** The in-flight count this request is in; undefined when metrics record nothing. */
   readonly active: ActiveRequestSlot | undefined;
   ended: boolean;
-  listeners: [() => void, () => void] | undefined;
 }
 
 function startRequest(
@@ -172,7 +170,7 @@ function startRequest(
   if (active) active.count++;
   req[LAYER_HOOKS] = { enter: route.enter, error: tracing ? exceptionRecorder(span) : undefined };
   patchExpressLayers((req as { app?: unknown }).app);
-  return { span, method, startedAt, route, instruments, active, ended: false, listeners: undefined };
+  return { span, method, startedAt, route, instruments, active, ended: false };
 }
 
 function startServerSpan(
@@ -259,8 +257,6 @@ function emitIn(ctx: Context, emitter: EventEmitter): void {
 function endRequest(request: RequestRecord, req: MarkedRequest, res: ServerResponse, aborted: boolean): void {
   if (request.ended) return;
   request.ended = true;
-  res.removeListener('finish', request.listeners![0]);
-  res.removeListener('close', request.listeners![1]);
   // Assigned, not deleted: a delete would turn the request object into a slow dictionary-mode object.
   req[LAYER_HOOKS] = undefined;
   const { span, method, active } = request;

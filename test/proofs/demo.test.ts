@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { withoutCoverage } from '../helpers/subprocess.js';
 
@@ -151,3 +152,70 @@ describe('the demo service (npm start)', function () {
     assert.deepEqual(phases, ['draining', 'closing', 'jobs', 'hooks', 'flushing', 'stopped']);
   });
 });
+
+describe('npm start and SIGTERM', function () {
+  this.timeout(60_000);
+
+  it('npm passes SIGTERM on to the demo (the script execs node): the demo shuts down and npm exits 0', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    // --ignore-scripts skips prestart's build (the suite runs on a built tree); the start script itself still runs.
+    const npm = spawn('npm', ['run', 'start', '--ignore-scripts'], {
+      cwd: root,
+      env: withoutCoverage({ ...process.env, PORT: '0', DRAIN_DELAY_MS: '100' }),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    npm.stdout.setEncoding('utf8');
+    npm.stdout.on('data', (chunk: string) => (out += chunk));
+    const exited = once(npm, 'exit') as Promise<[number | null, string | null]>;
+    let demoPid: number | undefined;
+    try {
+      await until('the demo to print its URL', 30_000, () => Promise.resolve(/orders service on (http:\/\/\S+),/.exec(out)?.[1]));
+      // With `exec`, node replaced the shell: the demo is npm's own child.
+      const children = childrenOf(npm.pid!);
+      assert.equal(children.length, 1, `npm has one child process, got ${children.join(', ')}`);
+      const pid = children[0]!;
+      demoPid = pid;
+      assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^node\0.*examples\/demo\/main\.ts/);
+      npm.kill('SIGTERM');
+      const [code] = await exited;
+      assert.equal(code, 0);
+      assert.match(out, /"reason":"SIGTERM"/);
+      assert.match(out, /throughline: shutdown complete/);
+      // The demo is gone with npm, not reparented and still serving.
+      assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
+    } finally {
+      // A failed run must not leave a demo serving: its whole tree goes.
+      const tree = npm.exitCode === null ? descendantsOf(npm.pid!) : [];
+      if (npm.exitCode === null) npm.kill('SIGKILL');
+      for (const pid of demoPid === undefined ? tree : [...tree, demoPid]) killQuietly(pid);
+    }
+  });
+});
+
+/** The pids whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        // Field 4 of /proc/<pid>/stat, after the parenthesised command name.
+        return Number(readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]) === pid;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+function descendantsOf(pid: number): number[] {
+  return childrenOf(pid).flatMap((child) => [child, ...descendantsOf(child)]);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone: what the test wants
+  }
+}
