@@ -1,38 +1,51 @@
-// node bench/middleware-loop.mjs <noop|floor|throughline> [iterations] [--read=getter|direct]
+// node bench/middleware-loop.mjs <noop|floor|throughline|floor-spans|throughline-metrics> [iterations] [--read=getter|direct]
+// node --min-semi-space-size=256 --max-semi-space-size=256 bench/middleware-loop.mjs <…> --bytes
 // The synchronous cost of one middleware call, without a server: each
 // iteration builds a real IncomingMessage and ServerResponse (no socket I/O),
-// runs the middleware and reads the trace id in `next`, as the bench's
-// handler does. Prints ns per call, min and median of 9 rounds; the min is the
+// runs the middleware, reads the trace id in `next` as the bench's handler
+// does, and emits the response's 'finish' (which ends a traced request). Prints ns per call, min and median of 9 rounds; the min is the
 // work itself, the median adds the garbage collection of what it allocated.
 // `noop` is a middleware that only calls next(): subtract it. Run it pinned
-// (`taskset -c 1`) and compare variants in the same minute.
+// (`taskset -c 1`) and compare variants in the same minute. With --bytes it
+// prints the bytes allocated per call instead: 10,000 calls in a young
+// generation big enough that no GC runs (the semi-space flags above), so the
+// heap's growth is exactly what they allocated.
 import { context, trace } from '@opentelemetry/api';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { read: { type: 'string', default: 'getter' } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { read: { type: 'string', default: 'getter' }, bytes: { type: 'boolean', default: false } } });
 const [which = 'throughline', count = '200000'] = positionals;
 const N = Number(count);
 const direct = () => trace.getSpanContext(context.active()).traceId;
+
+// Each mode takes its middleware from the bench variant's own app, so the loop
+// runs exactly what the server runs (providers registered as the variant does).
+const MODES = {
+  floor: ['./variants/floors/context.mjs', 'floorContext', direct],
+  'floor-spans': ['./variants/floors/spans.mjs', 'floorSpans', () => trace.getActiveSpan().spanContext().traceId],
+  throughline: ['./variants/throughline-context.mjs', 'traceContext', 'getter'],
+  'throughline-metrics': ['./variants/throughline-metrics.mjs', 'traceContext', 'getter'],
+};
 
 let middleware;
 let read = direct;
 if (which === 'noop') {
   middleware = (_req, _res, next) => next();
   read = () => 'none';
-} else if (which === 'floor') {
-  // The floor's middleware is not exported: take it from its app's router stack.
-  const { server } = await (await import('./variants/floors/context.mjs')).start();
+} else if (MODES[which] !== undefined) {
+  const [file, layerName, reader] = MODES[which];
+  const { server } = await (await import(file)).start();
   const app = server.listeners('request')[0];
-  middleware = app.router.stack.find((layer) => layer.name === 'floorContext').handle;
-} else if (which === 'throughline') {
-  const { traceContext } = await import('throughline/express');
-  const { getTraceContext } = await import('throughline/core');
-  middleware = traceContext();
-  if (values.read === 'getter') read = () => getTraceContext().traceId;
+  middleware = app.router.stack.find((layer) => layer.name === layerName).handle;
+  if (reader !== 'getter') read = reader;
+  else if (values.read === 'getter') {
+    const { getTraceContext } = await import('throughline/core');
+    read = () => getTraceContext().traceId;
+  }
 } else {
-  throw new TypeError(`Expected noop, floor or throughline, got \`${which}\``);
+  throw new TypeError(`Expected noop, ${Object.keys(MODES).join(', ')}, got \`${which}\``);
 }
 
 const socket = new Socket();
@@ -46,10 +59,25 @@ function once() {
   middleware(req, res, () => {
     id = read();
   });
+  // What ends a traced request: its span ends and its duration is recorded.
+  res.emit('finish');
   return id;
 }
 
 for (let i = 0; i < 50_000; i++) once();
+if (values.bytes) {
+  const calls = 10_000;
+  const sizes = [];
+  for (let r = 0; r < 5; r++) {
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < calls; i++) once();
+    sizes.push((process.memoryUsage().heapUsed - before) / calls);
+  }
+  sizes.sort((a, b) => a - b);
+  // A GC in a round shows as a negative or tiny figure: the median of 5 skips it.
+  console.log(`${which}: ${sizes[2].toFixed(0)} bytes/call (median of 5 × ${calls} calls; ${sizes.map((b) => b.toFixed(0)).join(', ')})`);
+  process.exit(0);
+}
 const rounds = [];
 for (let r = 0; r < 9; r++) {
   const start = process.hrtime.bigint();

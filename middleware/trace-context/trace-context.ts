@@ -24,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ensureContextManager } from '../../src/context/context-manager.js';
-import { createRequestState, setRequestState } from '../../src/context/request-store.js';
+import { createRequestState, requestContextOf } from '../../src/context/request-store.js';
 import { describeValue, exceptionOf } from '../../src/internal/describe.js';
 import { knownMethod } from '../../src/internal/http-method.js';
 import { randomSpanId, randomTraceId } from '../../src/internal/random-ids.js';
@@ -88,20 +88,28 @@ export function traceContext(options?: TraceContextOptions) {
     // and outbound calls still correlate.
     if ((!tracing && !instruments.recording) || safe(() => opts.ignore(req), false, 'ignore')) {
       const incoming = trace.getSpan(parent.context);
-      if (incoming !== undefined) bindRequest(parent.context, incoming, requestId, opts, req, res, next);
-      else bindRequest(parent.context, mintSpan(), requestId, opts, req, res, next);
+      if (incoming !== undefined) bindRequest(parent.context, incoming, false, requestId, opts, req, res, next);
+      else bindRequest(parent.context, mintSpan(), true, requestId, opts, req, res, next);
       return;
     }
     // Under a NodeSDK's instrumentation-http: enrich its SERVER span instead of starting a second one (adopt.ts).
-    const bind = (ctx: Context, span: Span) => bindRequest(ctx, span, requestId, opts, req, res, next);
+    const bind = (ctx: Context, span: Span) => bindRequest(ctx, span, false, requestId, opts, req, res, next);
     if (adopt({ req, res, opts, trusted: parent.trusted, bind, safe })) return;
 
     const request = startRequest(tracer, marked, parent, tracing, instruments, opts);
-    // One listener: a response emits 'close' after 'finish' when it completes
-    // and alone when it is cut, and writableFinished tells the two apart.
-    // Registered before binding: it needs no context.
-    res.once('close', () => endRequest(request, req, res, !res.writableFinished));
-    bindRequest(parent.context, request.span, requestId, opts, req, res, next);
+    // 'finish' ends a completed request inside the write that finished it;
+    // 'close' alone means the response was cut. A single 'close' listener
+    // would do both, but 'close' is emitted from a later tick outside the
+    // request's context, where emitIn() would enter the context for it;
+    // removed at 'finish', it leaves 'close' without listeners.
+    const onFinish = () => endRequest(request, req, res, false);
+    const onClose = () => endRequest(request, req, res, !res.writableFinished);
+    request.listeners = [onFinish, onClose];
+    // Registered before binding: these two need no context.
+    res.once('finish', onFinish);
+    res.once('close', onClose);
+    // startServerSpan() checked the span's ids.
+    bindRequest(parent.context, request.span, true, requestId, opts, req, res, next);
   };
 }
 
@@ -151,6 +159,7 @@ interface RequestRecord {
   /** The in-flight count this request is in; undefined when metrics record nothing. */
   readonly active: ActiveRequestSlot | undefined;
   ended: boolean;
+  listeners: [() => void, () => void] | undefined;
 }
 
 function startRequest(
@@ -170,7 +179,7 @@ function startRequest(
   if (active) active.count++;
   req[LAYER_HOOKS] = { enter: route.enter, error: tracing ? exceptionRecorder(span) : undefined };
   patchExpressLayers((req as { app?: unknown }).app);
-  return { span, method, startedAt, route, instruments, active, ended: false };
+  return { span, method, startedAt, route, instruments, active, ended: false, listeners: undefined };
 }
 
 function startServerSpan(
@@ -208,19 +217,24 @@ function exceptionRecorder(span: Span): (error: unknown) => void {
 
 // --- Step 3: bind the request's context -------------------------------------
 
-/** Runs the rest of the chain in `parent` with `span` active and the request's state beside it. */
+/**
+ * Runs the rest of the chain in `parent` with `span` active and the request's
+ * state beside it. `valid`: the caller has checked (or minted) `span`'s ids.
+ */
 function bindRequest(
   parent: Context,
   span: Span,
+  valid: boolean,
   requestId: string | undefined,
   opts: ResolvedTraceContextOptions,
   req: IncomingMessage,
   res: ServerResponse,
   next: Next,
 ): void {
-  if (opts.serverTiming) res.setHeader('server-timing', serverTimingTrace(span.spanContext()));
-  const withSpan = trace.getSpan(parent) === span ? parent : trace.setSpan(parent, span);
-  const ctx = setRequestState(withSpan, createRequestState(requestId, span));
+  const spanContext = span.spanContext();
+  if (opts.serverTiming) res.setHeader('server-timing', serverTimingTrace(spanContext));
+  const checked = valid || isSpanContextValid(spanContext) ? spanContext : undefined;
+  const ctx = requestContextOf(parent, span, createRequestState(requestId, span, checked));
   emitIn(ctx, req);
   emitIn(ctx, res);
   context.with(ctx, next);
@@ -257,6 +271,8 @@ function emitIn(ctx: Context, emitter: EventEmitter): void {
 function endRequest(request: RequestRecord, req: MarkedRequest, res: ServerResponse, aborted: boolean): void {
   if (request.ended) return;
   request.ended = true;
+  res.removeListener('finish', request.listeners![0]);
+  res.removeListener('close', request.listeners![1]);
   // Assigned, not deleted: a delete would turn the request object into a slow dictionary-mode object.
   req[LAYER_HOOKS] = undefined;
   const { span, method, active } = request;

@@ -1,6 +1,6 @@
-import { context, isSpanContextValid, trace, TraceFlags, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, trace, TraceFlags, type Span, type SpanContext } from '@opentelemetry/api';
 import { OutsideContextError } from '../errors.js';
-import { getRequestState, requestContext } from './request-store.js';
+import { getRequestState, requestSpan } from './request-store.js';
 
 /** The identifiers of the active trace, as returned by {@link getTraceContext}. */
 export interface TraceContextInfo {
@@ -28,15 +28,21 @@ export interface TraceContextInfo {
  * if (ids) res.setHeader('x-trace-id', ids.traceId);
  */
 export function tryGetTraceContext(): TraceContextInfo | undefined {
-  const ctx = requestContext(context.active());
-  const spanContext = trace.getSpanContext(ctx);
-  if (spanContext === undefined || !isSpanContextValid(spanContext)) return undefined;
+  const ctx = context.active();
+  const state = getRequestState(ctx);
+  const span = requestSpan(ctx, state);
+  if (span === undefined) return undefined;
+  let spanContext: SpanContext | undefined = span === state?.span ? state.spanContext : undefined;
+  if (spanContext === undefined) {
+    spanContext = span.spanContext();
+    if (!isSpanContextValid(spanContext)) return undefined;
+  }
   return {
     traceId: spanContext.traceId,
     spanId: spanContext.spanId,
     traceFlags: spanContext.traceFlags,
     sampled: (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0,
-    requestId: getRequestState(ctx)?.requestId,
+    requestId: state?.requestId,
   };
 }
 
