@@ -1,6 +1,9 @@
 import {
+  context,
+  defaultTextMapGetter,
   diag,
   propagation,
+  ROOT_CONTEXT,
   SpanKind,
   trace,
   TraceFlags,
@@ -11,11 +14,13 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api';
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
+import { RPCType, setRPCMetadata } from '@opentelemetry/core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import {
   activeSpan,
+  createDefaultPropagator,
   getTraceContext,
   outgoingHeaders,
   traceContext,
@@ -179,6 +184,33 @@ for (const { name, express } of EXPRESS_VARIANTS) {
           diag.disable();
         }
       });
+    });
+
+    it('warns once, with THROUGHLINE_UNTRUSTED_ADOPTED, when trustIncoming rejects a trace instrumentation-http already continued', async () => {
+      const app = express();
+      // What instrumentation-http does before Express: a SERVER span on the caller's trace, in the RPC metadata.
+      app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+        const parent = createDefaultPropagator().extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+        const span = trace.getTracer('@opentelemetry/instrumentation-http').startSpan('GET', { kind: SpanKind.SERVER }, parent);
+        res.once('close', () => span.end());
+        context.with(setRPCMetadata(trace.setSpan(parent, span), { type: RPCType.HTTP, span }), next);
+      });
+      app.use(traceContext({ trustIncoming: false }));
+      app.get('/t/:id', (_req, res) => void res.json(snapshot(getTraceContext())));
+      const warnings: (Error & { code?: string })[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on('warning', onWarning);
+      try {
+        for (const id of ['1', '2']) await request(app).get(`/t/${id}`).set('traceparent', TRACEPARENT).expect(200);
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('warning', onWarning);
+      }
+      assert.deepEqual(warnings.map((w) => w.code), ['THROUGHLINE_UNTRUSTED_ADOPTED']);
+      assert.match(warnings[0]!.message, /requireParentforIncomingSpans/);
+      // The span is still adopted (one SERVER span, named after the route): throughline cannot un-continue it.
+      const spans = tracing.spans();
+      assert.deepEqual(spans.map((span) => [span.name, span.spanContext().traceId]), [['GET /t/:id', TRACE_ID], ['GET /t/:id', TRACE_ID]]);
     });
 
     describe('trustIncoming as a predicate', () => {
