@@ -34,7 +34,7 @@ export interface AdoptRequest {
   /** Binds `ctx` with `span` as the request's span for the rest of the request (traceContext()'s bindRequest). */
   readonly bind: (ctx: Context, span: Span) => void;
   /** Runs an option callback, logging and falling back when it throws. */
-  readonly safe: <T>(fn: () => T, fallback: T, option: string) => T;
+  readonly safe: <T>(fn: (req: IncomingMessage) => T, req: IncomingMessage, fallback: T, option: string) => T;
 }
 
 /** The adopter of one traceContext() middleware: it warns once per middleware, not once per request. */
@@ -70,7 +70,7 @@ export function createAdopter(): Adopter {
 
     const method = knownMethod(req.method);
     if (opts.spanAttributes) {
-      const extra: Attributes = safe(() => opts.spanAttributes!(req), {}, 'spanAttributes');
+      const extra: Attributes = safe(opts.spanAttributes, req, {}, 'spanAttributes');
       span.setAttributes(extra);
     }
     const route = trackRoute();

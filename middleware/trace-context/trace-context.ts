@@ -86,7 +86,7 @@ export function traceContext(options?: TraceContextOptions) {
     // An ignored request, and every request when nothing records (the API
     // alone), needs only its context: the incoming span, or minted ids so logs
     // and outbound calls still correlate.
-    if ((!tracing && !instruments.recording) || safe(() => opts.ignore(req), false, 'ignore')) {
+    if ((!tracing && !instruments.recording) || safe(opts.ignore, req, false, 'ignore')) {
       const incoming = trace.getSpan(parent.context);
       if (incoming !== undefined) bindRequest(parent.context, incoming, false, requestId, opts, req, res, next);
       else bindRequest(parent.context, mintSpan(), true, requestId, opts, req, res, next);
@@ -126,7 +126,7 @@ interface Parent {
 function extractParent(req: IncomingMessage, opts: ResolvedTraceContextOptions): Parent {
   const extracted = extractOrRoot(req.headers, headerGetter, 'the request headers');
   const trust = opts.trustIncoming;
-  if (trust === true || (trust !== false && safe(() => trust(req), true, 'trustIncoming'))) return { context: extracted, links: undefined, trusted: true };
+  if (trust === true || (trust !== false && safe(trust, req, true, 'trustIncoming'))) return { context: extracted, links: undefined, trusted: true };
   const remote = trace.getSpanContext(extracted);
   return { context: ROOT_CONTEXT, links: remote && isSpanContextValid(remote) ? [{ context: remote }] : undefined, trusted: false };
 }
@@ -194,7 +194,7 @@ function startServerSpan(
   const spanOptions: SpanOptions = { kind: SpanKind.SERVER };
   if (tracing) {
     const attributes: Attributes = requestAttributes(req, method, scheme);
-    if (opts.spanAttributes) Object.assign(attributes, safe(() => opts.spanAttributes!(req), {}, 'spanAttributes'));
+    if (opts.spanAttributes) Object.assign(attributes, safe(opts.spanAttributes, req, {}, 'spanAttributes'));
     spanOptions.attributes = attributes;
   }
   if (parent.links) spanOptions.links = parent.links;
@@ -300,9 +300,11 @@ function endRequest(request: RequestRecord, req: MarkedRequest, res: ServerRespo
   request.instruments.duration.record((performance.now() - request.startedAt) / 1000, metricAttributes);
 }
 
-function safe<T>(fn: () => T, fallback: T, option: string): T {
+// An option's callback, called with the request: passed with its argument
+// rather than as a closure, so an ordinary request allocates none.
+function safe<T>(fn: (req: IncomingMessage) => T, req: IncomingMessage, fallback: T, option: string): T {
   try {
-    return fn();
+    return fn(req);
   } catch (error) {
     diag.error(`throughline: traceContext option \`${option}\` threw; using ${describeValue(fallback)}`, error);
     return fallback;
