@@ -129,6 +129,12 @@ async function measure(variant, opts, round) {
 }
 
 const opts = options();
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+  execFileSync('callgrind_control', ['--version'], { stdio: 'ignore' });
+} catch {
+  throw new Error('npm run bench:instructions needs valgrind and callgrind_control on PATH (Debian: apt-get install valgrind)');
+}
 console.log(
   `throughline instructions: ${opts.variants.length} variants, ${opts.warmup} warm-up + ${opts.requests} measured requests, ` +
     `${opts.connections} connections, ${opts.repeat} time(s), Node.js ${process.version}`,

@@ -41,8 +41,9 @@ function wrapNext(next: Next, sink: (error: unknown) => void): Next {
 
 // The router calls handleRequest(req, res, next) and handleError(err, req,
 // res, next) with exactly these arguments: fixed-arity wrappers instead of
-// `(...args) => orig.apply(this, args)` spare an arguments array on each of
-// the 3 layers a request passes in the bench app (bench/middleware-loop.mjs).
+// `(...args) => orig.apply(this, args)` spare an arguments array on each
+// layer a request passes (three in the bench app). Too small to show above
+// the span variants' noise (bench/findings.md, 2026-12-02): no figure.
 type RequestHandle = (this: unknown, req: unknown, res: unknown, next: unknown) => unknown;
 type ErrorHandle = (this: unknown, err: unknown, req: unknown, res: unknown, next: unknown) => unknown;
 
