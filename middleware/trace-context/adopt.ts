@@ -20,9 +20,7 @@ import { schemeOf } from './attributes.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import type { ResolvedTraceContextOptions } from './options.js';
 import { routeFromRequest, trackRoute } from './route.js';
-
-/** `error.type` of an adopted request whose client went away before the response finished. */
-const ERROR_TYPE_ABORTED = 'aborted';
+import { ERROR_TYPE_ABORTED, exceptionRecorder } from './span-errors.js';
 
 /** What traceContext() hands the adopter for one request. */
 export interface AdoptRequest {
@@ -77,18 +75,8 @@ export function createAdopter(): Adopter {
     const instruments = httpServerInstruments();
     const slot = instruments.recording ? instruments.active(method, schemeOf(req)) : undefined;
     if (slot) slot.count++;
-    let recorded: Set<unknown> | undefined;
     const marked = req as IncomingMessage & { [LAYER_HOOKS]?: LayerHooks | undefined };
-    marked[LAYER_HOOKS] = {
-      enter: route.enter,
-      error(error) {
-        recorded ??= new Set();
-        if (recorded.has(error)) return;
-        recorded.add(error);
-        if (error instanceof Error) span.recordException(error);
-        else span.recordException({ name: 'NonErrorThrown', message: String(error) });
-      },
-    };
+    marked[LAYER_HOOKS] = { enter: route.enter, error: exceptionRecorder(span) };
     patchExpressLayers((req as { app?: unknown }).app);
 
     let ended = false;

@@ -47,28 +47,26 @@ function wrapNext(next: Next, sink: (error: unknown) => void): Next {
 type RequestHandle = (this: unknown, req: unknown, res: unknown, next: unknown) => unknown;
 type ErrorHandle = (this: unknown, err: unknown, req: unknown, res: unknown, next: unknown) => unknown;
 
+/** Tells the request's hooks that it enters `layer`, and returns the `next` the layer should get. */
+function enterLayer(layer: unknown, req: unknown, next: unknown): unknown {
+  const hooks = (req as HooksCarrier | undefined)?.[LAYER_HOOKS];
+  if (hooks === undefined) return next;
+  hooks.enter?.(layer, req);
+  return hooks.error !== undefined && typeof next === 'function' ? wrapNext(next as Next, hooks.error) : next;
+}
+
 function patchMethod(proto: Record<string | symbol, unknown>, name: string, kind: 'request' | 'error'): (() => void) | undefined {
   const original = proto[name];
   if (typeof original !== 'function') return undefined;
   if (kind === 'request') {
     const orig = original as RequestHandle;
     proto[name] = function (this: unknown, req: unknown, res: unknown, next: unknown) {
-      const hooks = (req as HooksCarrier | undefined)?.[LAYER_HOOKS];
-      if (hooks !== undefined) {
-        hooks.enter?.(this, req);
-        if (hooks.error !== undefined && typeof next === 'function') next = wrapNext(next as Next, hooks.error);
-      }
-      return orig.call(this, req, res, next);
+      return orig.call(this, req, res, enterLayer(this, req, next));
     };
   } else {
     const orig = original as ErrorHandle;
     proto[name] = function (this: unknown, err: unknown, req: unknown, res: unknown, next: unknown) {
-      const hooks = (req as HooksCarrier | undefined)?.[LAYER_HOOKS];
-      if (hooks !== undefined) {
-        hooks.enter?.(this, req);
-        if (hooks.error !== undefined && typeof next === 'function') next = wrapNext(next as Next, hooks.error);
-      }
-      return orig.call(this, err, req, res, next);
+      return orig.call(this, err, req, res, enterLayer(this, req, next));
     };
   }
   return () => {

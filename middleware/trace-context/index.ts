@@ -1,3 +1,4 @@
-export { traceContext, ERROR_TYPE_ABORTED } from './trace-context.js';
+export { traceContext } from './trace-context.js';
+export { ERROR_TYPE_ABORTED } from './span-errors.js';
 export { TRACE_CONTEXT_DEFAULTS } from './options.js';
 export type { TraceContextOptions } from './options.js';

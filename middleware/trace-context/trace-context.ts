@@ -25,7 +25,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ensureContextManager } from '../../src/context/context-manager.js';
 import { createRequestState, requestContextOf } from '../../src/context/request-store.js';
-import { describeValue, exceptionOf } from '../../src/internal/describe.js';
+import { describeValue } from '../../src/internal/describe.js';
 import { knownMethod } from '../../src/internal/http-method.js';
 import { randomSpanId, randomTraceId } from '../../src/internal/random-ids.js';
 import { tracingEnabled } from '../../src/internal/recording.js';
@@ -38,9 +38,7 @@ import { createAdopter } from './adopt.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import { resolveTraceContextOptions, type ResolvedTraceContextOptions, type TraceContextOptions } from './options.js';
 import { routeFromRequest, trackRoute } from './route.js';
-
-/** `error.type` of a request whose client went away before the response finished. */
-export const ERROR_TYPE_ABORTED = 'aborted';
+import { ERROR_TYPE_ABORTED, exceptionRecorder } from './span-errors.js';
 
 const HANDLED = Symbol.for('throughline.trace-context.handled');
 // A request id is echoed into a response header and logs: accept only short,
@@ -203,17 +201,6 @@ function startServerSpan(
 }
 
 const spanName = (method: string) => (method === '_OTHER' ? 'HTTP' : method);
-
-/** Puts each distinct error a handler throws or passes to next(err) on the span, once. */
-function exceptionRecorder(span: Span): (error: unknown) => void {
-  let recorded: Set<unknown> | undefined;
-  return (error) => {
-    recorded ??= new Set();
-    if (recorded.has(error)) return;
-    recorded.add(error);
-    span.recordException(exceptionOf(error));
-  };
-}
 
 // --- Step 3: bind the request's context -------------------------------------
 

@@ -121,15 +121,13 @@ function isLayerSpan(span: Span): boolean {
  */
 export function requestSpan(ctx: Context, state: RequestState | undefined): Span | undefined {
   const active = trace.getSpan(ctx);
-  if (state?.span === undefined || active === undefined || active === state.span) return active;
-  return isLayerSpan(active) ? state.span : active;
+  return active !== undefined && state?.span !== undefined && active !== state.span && isLayerSpan(active) ? state.span : active;
 }
 
 /** `ctx` with {@link requestSpan} active in it. */
 export function requestContext(ctx: Context = context.active()): Context {
-  const active = trace.getSpan(ctx);
   const span = requestSpan(ctx, getRequestState(ctx));
-  return span === active || span === undefined ? ctx : trace.setSpan(ctx, span);
+  return span === undefined || span === trace.getSpan(ctx) ? ctx : trace.setSpan(ctx, span);
 }
 
 /**

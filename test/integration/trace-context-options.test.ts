@@ -41,6 +41,15 @@ const CUSTOM_HEADER = 'x-custom-trace';
 const CUSTOM_TRACE_ID = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const CUSTOM_SPAN_ID = '00f067aa0ba902b7';
 
+// What instrumentation-http does before Express: a SERVER span on the caller's
+// trace, in the context's RPC metadata, ended when the response closes.
+function asInstrumentationHttp(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  const parent = createDefaultPropagator().extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+  const span = trace.getTracer('@opentelemetry/instrumentation-http').startSpan('GET', { kind: SpanKind.SERVER }, parent);
+  res.once('close', () => span.end());
+  context.with(setRPCMetadata(trace.setSpan(parent, span), { type: RPCType.HTTP, span }), next);
+}
+
 const HEX32 = /^[0-9a-f]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -188,13 +197,7 @@ for (const { name, express } of EXPRESS_VARIANTS) {
 
     it('warns once, with THROUGHLINE_UNTRUSTED_ADOPTED, when trustIncoming rejects a trace instrumentation-http already continued', async () => {
       const app = express();
-      // What instrumentation-http does before Express: a SERVER span on the caller's trace, in the RPC metadata.
-      app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
-        const parent = createDefaultPropagator().extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
-        const span = trace.getTracer('@opentelemetry/instrumentation-http').startSpan('GET', { kind: SpanKind.SERVER }, parent);
-        res.once('close', () => span.end());
-        context.with(setRPCMetadata(trace.setSpan(parent, span), { type: RPCType.HTTP, span }), next);
-      });
+      app.use(asInstrumentationHttp);
       app.use(traceContext({ trustIncoming: false }));
       app.get('/t/:id', (_req, res) => void res.json(snapshot(getTraceContext())));
       const warnings: (Error & { code?: string })[] = [];
@@ -211,6 +214,30 @@ for (const { name, express } of EXPRESS_VARIANTS) {
       // The span is still adopted (one SERVER span, named after the route): throughline cannot un-continue it.
       const spans = tracing.spans();
       assert.deepEqual(spans.map((span) => [span.name, span.spanContext().traceId]), [['GET /t/:id', TRACE_ID], ['GET /t/:id', TRACE_ID]]);
+    });
+
+    it('records a thrown value String() cannot turn into text on an adopted span, and passes it on', async () => {
+      const app = express();
+      app.use(asInstrumentationHttp);
+      app.use(traceContext());
+      const hostile = Object.create(null) as object;
+      app.get('/boom', () => {
+        throw hostile;
+      });
+      let passedOn: unknown;
+      app.use((error: unknown, _req: IncomingMessage, res: ServerResponse, _next: () => void) => {
+        passedOn = error;
+        res.statusCode = 500;
+        res.end('failed');
+      });
+      await request(app).get('/boom').set('traceparent', TRACEPARENT).expect(500);
+      assert.equal(passedOn, hostile);
+      const [span] = tracing.spans();
+      assert.equal(span?.name, 'GET /boom');
+      assert.deepEqual(
+        span.events.map((e) => [e.name, e.attributes?.['exception.type']]),
+        [['exception', 'NonErrorThrown']],
+      );
     });
 
     describe('trustIncoming as a predicate', () => {
