@@ -222,6 +222,7 @@ for (const { name, express } of EXPRESS_VARIANTS) {
       app.use(traceContext());
       const hostile = Object.create(null) as object;
       app.get('/boom', () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the non-Error case is the point
         throw hostile;
       });
       let passedOn: unknown;
