@@ -9,6 +9,7 @@
 // per-request cost of recording (active requests +1/-1, one duration observation).
 // Run: npm run bench:scrape            (builds first; uses the built dist/)
 //      npm run bench:scrape -- --write (also writes the table into docs/metrics.md)
+//      node bench/scrape.mjs --json    (one JSON line: what npm run bench puts in docs/benchmarks.md)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -19,6 +20,7 @@ import promClient from 'prom-client';
 import { httpServerInstruments, HTTP_DURATION_BUCKETS_SECONDS } from '../dist/src/telemetry/http-server-metrics.js';
 import { createMetricsHandler, createPrometheusReader } from '../dist/src/telemetry/metrics-endpoint.js';
 import { createPrometheusSerializer } from '../dist/src/telemetry/prometheus-text.js';
+import { median } from './stats.mjs';
 
 const ROUTES = 200;
 const STATUSES = [200, 201, 404, 500, 503];
@@ -42,15 +44,11 @@ const exporter = new PrometheusExporter({ preventServerStart: true });
 const twin = new MeterProvider({ resource, readers: [exporter] });
 const otelRecorder = (instruments) => (s, seconds) => {
   // As the middleware does: the in-flight count is a plain counter read at
-  // collection; the duration gets a fresh attribute object per request.
+  // collection; the duration's attribute set is looked up per outcome.
   const active = instruments.active(s.method, 'http');
   active.count++;
   active.count--;
-  instruments.duration.record(seconds, {
-    ...active.attributes,
-    'http.route': s.route,
-    'http.response.status_code': s.status,
-  });
+  instruments.duration.record(seconds, active.durationAttributes(s.route, s.status, false));
 };
 
 // --- prom-client and @prometheus-io/client: the same shape, their idiomatic API.
@@ -125,10 +123,6 @@ for (const c of contenders) {
   c.ser = [];
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 async function time(fn, into, n) {
   for (let i = 0; i < n; i++) {
     const start = performance.now();
@@ -178,8 +172,13 @@ const rows = [
 ];
 const header = `Node ${process.version}, ${ROUNDS * perRound} scrapes each in ${ROUNDS} interleaved rounds, ${RECORDS} recordings; 2,000 series = ${ROUTES} routes x ${STATUSES.length} statuses x ${METHODS.length} methods`;
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-console.log(header);
-for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  '));
+if (process.argv.includes('--json')) {
+  const figures = contenders.map((c) => ({ name: c.name, httpMs: median(c.http), inProcessMs: median(c.ser), recordNs: c.recordNs, series: durationSeries(c.sample) }));
+  console.log(JSON.stringify({ header, rows, figures }));
+} else {
+  console.log(header);
+  for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  '));
+}
 
 if (process.argv.includes('--write')) {
   const file = new URL('../docs/metrics.md', import.meta.url);

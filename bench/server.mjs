@@ -1,9 +1,9 @@
 // One variant's server, in a process of its own so its RSS and CPU profile are
 // its own. Usage (forked with an IPC channel): server.mjs <variant>
 // Parent -> child messages: 'stats' (answers { rss, cpuUs, allocatedBytes, spans }), 'stop' (exits).
-// Child -> parent: { ready: true, port } once listening on 127.0.0.1.
+// Child -> parent: { ready: true, port, expressVersion } once listening on 127.0.0.1.
 import { GCProfiler, getHeapStatistics } from 'node:v8';
-import { VARIANTS } from './variants/index.mjs';
+import { expressFor, VARIANTS } from './variants/index.mjs';
 
 // Bytes allocated on the JS heap since start: what is in use now, plus what
 // every garbage collection since start freed (V8's own before/after figures
@@ -30,10 +30,11 @@ if (!variant || !process.send) {
   process.exit(2);
 }
 
-const { server, spans } = await (await variant.load()).start();
+const { express, version: expressVersion } = await expressFor(variant);
+const { server, spans } = await (await variant.load()).start(express === undefined ? {} : { express });
 server.keepAliveTimeout = 30_000;
 server.listen(0, '127.0.0.1', () => {
-  process.send({ ready: true, port: server.address().port });
+  process.send({ ready: true, port: server.address().port, expressVersion });
 });
 
 process.on('message', async (message) => {

@@ -1,16 +1,36 @@
+import { createRequire } from 'node:module';
+
 // The variants, in table order. `load` imports lazily: a variant's module (and
 // what it registers globally) is only ever loaded in that variant's process.
 export const VARIANTS = [
   { name: 'node-http', label: 'bare node:http', load: () => import('./node-http.mjs') },
-  { name: 'express', label: 'bare Express 5', load: () => import('./express.mjs') },
-  { name: 'throughline-context', label: 'throughline, context only', load: () => import('./throughline-context.mjs') },
+  { name: 'express', express: 5, label: 'bare Express 5', load: () => import('./express.mjs') },
+  { name: 'throughline-context', express: 5, label: 'throughline, context only', load: () => import('./throughline-context.mjs') },
   { name: 'throughline-spans', label: 'throughline, spans', load: () => import('./throughline-spans.mjs') },
-  { name: 'throughline-metrics', label: 'throughline, spans + metrics', load: () => import('./throughline-metrics.mjs') },
+  { name: 'throughline-metrics', express: 5, label: 'throughline, spans + metrics', load: () => import('./throughline-metrics.mjs') },
   { name: 'otel-auto', label: 'OTel auto-instrumentation (http + express)', load: () => import('./otel-auto.mjs') },
   { name: 'cls-rtracer', label: 'cls-rtracer', load: () => import('./cls-rtracer.mjs') },
   { name: 'express-http-context', label: 'express-http-context', load: () => import('./express-http-context.mjs') },
   // Floors: hand-written minimal middlewares doing the same work as a
   // throughline mode; the targets are measured against them in the same run.
-  { name: 'floor-context', label: 'floor: context only (hand-written)', load: () => import('./floors/context.mjs') },
-  { name: 'floor-spans', label: 'floor: same SDK span + histogram (hand-written)', load: () => import('./floors/spans.mjs') },
+  { name: 'floor-context', express: 5, label: 'floor: context only (hand-written)', load: () => import('./floors/context.mjs') },
+  { name: 'floor-spans', express: 5, label: 'floor: same SDK span + histogram (hand-written)', load: () => import('./floors/spans.mjs') },
+  // The same on Express 4 (the `express4` alias): the targets hold for both majors.
+  { name: 'express4', label: 'bare Express 4', express: 4, load: () => import('./express.mjs') },
+  { name: 'throughline-context-e4', label: 'throughline, context only (Express 4)', express: 4, load: () => import('./throughline-context.mjs') },
+  { name: 'throughline-metrics-e4', label: 'throughline, spans + metrics (Express 4)', express: 4, load: () => import('./throughline-metrics.mjs') },
+  { name: 'floor-context-e4', label: 'floor: context only (Express 4)', express: 4, load: () => import('./floors/context.mjs') },
+  { name: 'floor-spans-e4', label: 'floor: same SDK span + histogram (Express 4)', express: 4, load: () => import('./floors/spans.mjs') },
 ];
+
+/**
+ * The Express a variant's app is built with, and its version: for the
+ * variants whose start() takes one (`express: 4 | 5` above); the others
+ * import Express 5 themselves, or none.
+ */
+export async function expressFor(variant) {
+  if (variant.express === undefined) return { express: undefined, version: undefined };
+  const name = variant.express === 4 ? 'express4' : 'express';
+  const { version } = createRequire(import.meta.url)(`${name}/package.json`);
+  return { express: (await import(name)).default, version };
+}

@@ -1,7 +1,7 @@
 import { metrics, trace } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import express from 'express';
+import express5 from 'express';
 import { createServer } from 'node:http';
 import { getTraceContext, traceContext } from 'throughline';
 import { countingTracerProvider, userBody } from './shared.mjs';
@@ -10,7 +10,7 @@ import { countingTracerProvider, userBody } from './shared.mjs';
  * traceContext() with spans and metrics: the spans setup plus a global
  * MeterProvider read by the PrometheusExporter, served on the app's /metrics.
  */
-export async function start() {
+export async function start({ express = express5 } = {}) {
   const tracing = countingTracerProvider();
   trace.setGlobalTracerProvider(tracing.provider);
   // No exporter server of its own: several variants run at once, and the

@@ -280,11 +280,8 @@ function endRequest(request: RequestRecord, req: MarkedRequest, res: ServerRespo
   span.end();
   if (active === undefined) return;
   active.count--;
-  const metricAttributes: Record<string, string | number> = { ...active.attributes };
-  if (template !== undefined) metricAttributes[ATTR_HTTP_ROUTE] = template;
-  if (statusSent) metricAttributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
-  if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
-  request.instruments.duration.record((performance.now() - request.startedAt) / 1000, metricAttributes);
+  const attributes = active.durationAttributes(template, statusSent ? status : undefined, aborted);
+  request.instruments.duration.record((performance.now() - request.startedAt) / 1000, attributes);
 }
 
 // An option's callback, called with the request: passed with its argument

@@ -15,11 +15,11 @@ export interface BenchStats {
   spans?: number;
 }
 
-export async function startBenchServer(name: string): Promise<{ child: ChildProcess; base: string }> {
+export async function startBenchServer(name: string): Promise<{ child: ChildProcess; base: string; expressVersion: string | undefined }> {
   // execArgv [] : plain Node.js on the .mjs files, without this suite's tsx loader.
   const child = fork(SERVER, [name], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = (await once(child, 'message')) as [{ port: number }];
-  return { child, base: `http://127.0.0.1:${message.port}` };
+  const [message] = (await once(child, 'message')) as [{ port: number; expressVersion?: string }];
+  return { child, base: `http://127.0.0.1:${message.port}`, expressVersion: message.expressVersion };
 }
 
 export async function benchStats(child: ChildProcess): Promise<BenchStats> {

@@ -9,10 +9,11 @@ import { benchStats, startBenchServer, stopBenchServer } from '../helpers/bench-
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 
 describe('bench floors (npm run bench)', function () {
-  for (const name of ['floor-context', 'floor-spans']) {
+  for (const name of ['floor-context', 'floor-spans', 'floor-context-e4', 'floor-spans-e4']) {
     it(`${name}: a trace id per request in the handler, the incoming one when sent, a request id echoed`, async function () {
-      const { child, base } = await startBenchServer(name);
+      const { child, base, expressVersion } = await startBenchServer(name);
       try {
+        assert.match(expressVersion ?? '', name.endsWith('-e4') ? /^4\./ : /^5\./);
         const ids = new Set<string>();
         for (let i = 0; i < 3; i++) {
           const res = await fetch(`${base}/users/${i}`, { headers: { 'x-request-id': `req-${i}` } });
@@ -30,7 +31,7 @@ describe('bench floors (npm run bench)', function () {
 
         const s = await benchStats(child);
         assert.ok((s.allocatedBytes ?? 0) > 0, `allocatedBytes ${s.allocatedBytes}`);
-        if (name === 'floor-spans') {
+        if (name.startsWith('floor-spans')) {
           assert.equal(s.spans, 4, 'one SERVER span per request');
           const metrics = await (await fetch(`${base}/metrics`)).text();
           assert.match(metrics, /http_server_request_duration(?:_seconds)?_count\{[^}]*http_route="\/users\/:id"[^}]*\} 4/);

@@ -10,6 +10,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 interface Variant {
   name: string;
+  /** The Express major the bench passes to its start() (bench/variants/index.mjs); none: it imports its own. */
+  express?: 4 | 5;
   /** The handler echoes a request or trace id read from the library's context. */
   correlates: boolean;
   /** Spans reach the counting exporter. */
@@ -18,13 +20,19 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { name: 'node-http', correlates: false, spans: false },
-  { name: 'express', correlates: false, spans: false },
-  { name: 'throughline-context', correlates: true, spans: false },
+  { name: 'express', express: 5, correlates: false, spans: false },
+  { name: 'throughline-context', express: 5, correlates: true, spans: false },
   { name: 'throughline-spans', correlates: true, spans: true },
-  { name: 'throughline-metrics', correlates: true, spans: true },
+  { name: 'throughline-metrics', express: 5, correlates: true, spans: true },
   { name: 'otel-auto', correlates: true, spans: true },
   { name: 'cls-rtracer', correlates: true, spans: false },
   { name: 'express-http-context', correlates: true, spans: false },
+];
+// The same modules on Express 4 (bench/variants/index.mjs); the floors' own test covers theirs.
+const EXPRESS_4: Variant[] = [
+  { name: 'express4', express: 4, correlates: false, spans: false },
+  { name: 'throughline-context-e4', express: 4, correlates: true, spans: false },
+  { name: 'throughline-metrics-e4', express: 4, correlates: true, spans: true },
 ];
 
 
@@ -41,10 +49,21 @@ describe('bench variants (npm run bench)', function () {
     assert.deepEqual(modules, VARIANTS.map((v) => v.name).sort());
   });
 
-  for (const variant of VARIANTS) {
+  it('starts every variant of bench/variants/index.mjs here or in the floors test', async function () {
+    const { VARIANTS: all } = (await import(path.join(ROOT, 'bench', 'variants', 'index.mjs'))) as { VARIANTS: { name: string }[] };
+    const tested = [...VARIANTS, ...EXPRESS_4].map((v) => v.name);
+    assert.deepEqual(
+      all.map((v) => v.name).filter((n) => !n.startsWith('floor-')),
+      tested,
+    );
+  });
+
+  for (const variant of [...VARIANTS, ...EXPRESS_4]) {
     it(`${variant.name}: its server answers GET /users/:id with 200 from its own process`, async function () {
-      const { child, base } = await startBenchServer(variant.name);
+      const { child, base, expressVersion } = await startBenchServer(variant.name);
       try {
+        if (variant.express === undefined) assert.equal(expressVersion, undefined);
+        else assert.match(expressVersion ?? '', new RegExp(`^${variant.express}\\.`));
         const ids = new Set<string>();
         for (let i = 0; i < 3; i++) {
           const res = await fetch(`${base}/users/${i}`);
@@ -67,7 +86,7 @@ describe('bench variants (npm run bench)', function () {
         if (variant.spans && variant.name.startsWith('throughline')) assert.equal(s.spans, 3);
         else if (variant.spans) assert.ok(s.spans! > 3, `${s.spans} spans exported`);
         else assert.equal(s.spans, undefined);
-        if (variant.name === 'throughline-metrics') {
+        if (variant.name.startsWith('throughline-metrics')) {
           const metrics = await (await fetch(`${base}/metrics`)).text();
           assert.match(metrics, /http_server_request_duration_count\{[^}]*http_route="\/users\/:id"[^}]*\} 3/);
         }

@@ -1,6 +1,6 @@
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import express from 'express';
+import express5 from 'express';
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { userBody } from '../shared.mjs';
@@ -55,7 +55,7 @@ function floorContext(req, res, next) {
 }
 
 /** The context-only floor: a minimal hand-written middleware on the OTel context manager. */
-export async function start() {
+export async function start({ express = express5 } = {}) {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const app = express();
   app.use(floorContext);

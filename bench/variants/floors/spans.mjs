@@ -3,7 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import express from 'express';
+import express5 from 'express';
 import { createServer } from 'node:http';
 import { countingTracerProvider, userBody } from '../shared.mjs';
 import { echoRequestId, emitIn } from './context.mjs';
@@ -18,10 +18,16 @@ import { echoRequestId, emitIn } from './context.mjs';
 // else: no options, no baggage, no error hooks, no active-requests count.
 // What traceContext() costs above this is its own; the rest is the SDK's.
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+// FLOOR_SPAN_ATTRIBUTES=end: the eight request attributes set in one
+// setAttributes() call at the end instead of passed at start, the toggle that
+// measures what the SDK's start path costs for them (bench/findings.md). At
+// start is what the HTTP semantic conventions ask (samplers see them), and
+// what traceContext() does.
+const ATTRIBUTES_AT_END = process.env.FLOOR_SPAN_ATTRIBUTES === 'end';
 const getter = { keys: (c) => Object.keys(c), get: (c, k) => c[k] };
 
 /** The spans + metrics floor: the same SDK span and histogram from a minimal middleware. */
-export async function start() {
+export async function start({ express = express5 } = {}) {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const tracing = countingTracerProvider();
@@ -51,8 +57,9 @@ export async function start() {
       'client.address': req.socket.remoteAddress,
       'user_agent.original': req.headers['user-agent'],
     };
-    const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes }, parent);
+    const span = tracer.startSpan(req.method, ATTRIBUTES_AT_END ? { kind: SpanKind.SERVER } : { kind: SpanKind.SERVER, attributes }, parent);
     res.once('finish', () => {
+      if (ATTRIBUTES_AT_END) span.setAttributes(attributes);
       const route = req.route?.path;
       span.setAttribute('http.route', route);
       span.setAttribute('http.response.status_code', res.statusCode);

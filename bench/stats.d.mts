@@ -1,0 +1,3 @@
+// Types of bench/stats.mjs, for its unit test.
+export declare function median(xs: readonly number[]): number;
+export declare function medianInterval(xs: readonly number[]): [number, number] | undefined;
