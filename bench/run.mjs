@@ -8,13 +8,17 @@
 // with bare Express's (or its floor's) *in the same round* before taking the
 // median. A variant's round is repeated (up to --retries times) when another
 // process took more than --noise of a core during it (from /proc/stat); every
-// run records the load it saw.
+// run records the load it saw. The CPU targets are judged from paired short
+// slices of the variant and its reference (paired()), and the scrape
+// comparison (bench/scrape.mjs) runs last.
 //
 // Flags (or env): --duration=s (BENCH_DURATION), --rounds=n (BENCH_ROUNDS),
 // --connections=n (BENCH_CONNECTIONS), --warmup=s, --only=a,b (variant names),
 // --quick (smoke run: short, does not write docs), --out=path, --no-write,
 // --profile=<variant> (CPU-profile that variant's process; prints top self time),
-// --no-pin (no taskset), --noise=cores (default 0.15), --retries=n (default 2).
+// --no-pin (no taskset), --noise=cores (default 0.15), --retries=n (default 2),
+// --pairs=n (default 30), --pair-seconds=s (default 1), --no-scrape,
+// --pair=a:b (also measure a − b in paired slices and print it; repeatable).
 // Only a full, unprofiled run writes docs/benchmarks.md unless --out is given.
 import autocannon from 'autocannon';
 import { execFileSync, fork } from 'node:child_process';
@@ -53,7 +57,7 @@ export const TARGETS = [
 /** The bare Express a variant is compared with: the same major. */
 const baselineOf = (variant) => (variant.express === 4 ? 'express4' : BASELINE);
 
-const DEFAULTS = { duration: 5, rounds: 5, connections: 10, warmup: 2, pairs: 20, 'pair-seconds': 1 };
+const DEFAULTS = { duration: 5, rounds: 5, connections: 10, warmup: 2, pairs: 30, 'pair-seconds': 1 };
 const QUICK = { duration: 1, rounds: 1, connections: 4, warmup: 0.5, pairs: 2, 'pair-seconds': 0.5 };
 
 function options() {
@@ -74,6 +78,7 @@ function options() {
       'no-scrape': { type: 'boolean', default: false },
       pairs: { type: 'string' },
       'pair-seconds': { type: 'string' },
+      pair: { type: 'string', multiple: true },
     },
   });
   const base = values.quick ? QUICK : DEFAULTS;
@@ -89,6 +94,12 @@ function options() {
   const variants = wanted ? VARIANTS.filter((v) => v.name === BASELINE || wanted.some((w) => w.name === v.name || baselineOf(w) === v.name)) : VARIANTS;
   const unknown = only?.filter((n) => !VARIANTS.some((v) => v.name === n)) ?? [];
   if (unknown.length > 0) throw new TypeError(`Unknown variant(s) in --only: ${unknown.join(', ')}`);
+  const extraPairs = (values.pair ?? []).map((p) => p.split(':'));
+  for (const pair of extraPairs) {
+    if (pair.length !== 2 || pair.some((n) => !variants.some((v) => v.name === n))) {
+      throw new TypeError(`Expected \`--pair\` to be <variant>:<variant> of the variants this run starts, got \`${pair.join(':')}\``);
+    }
+  }
   if (values.profile !== undefined && !variants.some((v) => v.name === values.profile)) {
     throw new TypeError(`Unknown variant in --profile: ${values.profile}`);
   }
@@ -99,6 +110,7 @@ function options() {
     warmup: num('warmup', 'BENCH_WARMUP'),
     pairs: Math.round(num('pairs', 'BENCH_PAIRS')),
     pairSeconds: num('pair-seconds', 'BENCH_PAIR_SECONDS'),
+    extraPairs,
     variants,
     // A partial or profiled run must not overwrite the full table in docs/; it
     // writes only where --out says.
@@ -200,6 +212,8 @@ async function load(server, seconds, connections) {
     // CPU the server process spent per answered request: far less sensitive
     // to a busy machine than throughput, and it is what a fleet pays for.
     cpuUs: serverUs / ok,
+    // The kernel's share of it: the socket writes and reads, page faults.
+    systemUs: (after.systemUs - before.systemUs) / ok,
     bytes: (after.allocatedBytes - before.allocatedBytes) / ok,
     other,
     load: loadavg1(),
@@ -264,6 +278,7 @@ function summarize(variants, rounds, end, noise, pairs = {}) {
       cpuUs: median(cpu),
       cpuMin: Math.min(...cpu),
       cpuMax: Math.max(...cpu),
+      systemUs: median(runs.map((r) => r.systemUs)),
       baseline: baselineOf(v),
       // Per-round difference from bare Express (the same major) in the same round, median over rounds.
       overUs: median(rounds.map((round) => round[v.name].cpuUs - round[baselineOf(v)].cpuUs)),
@@ -356,6 +371,12 @@ function scrapeBench(pin) {
   return { ...result, targets };
 }
 
+function printPair(a, b, { diffs }) {
+  const interval = medianInterval(diffs);
+  const shown = interval ? `, 95 % interval ${signed(interval[0])} to ${signed(interval[1])} µs` : '';
+  console.log(`paired ${a} − ${b}: median ${signed(median(diffs))} µs${shown} over ${diffs.length} pairs (${diffs.map((d) => d.toFixed(1)).join(', ')})`);
+}
+
 function markdownTable(head, body) {
   return [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
 }
@@ -363,13 +384,14 @@ function markdownTable(head, body) {
 const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 
 function table(rows) {
-  const head = ['Variant', 'server CPU µs/req (median)', 'min–max', 'over bare Express (same major)', 'KB allocated/req', 'RSS after load (MB)', 'req/s (median)', '× bare Express', 'p99 ms', 'failed'];
+  const head = ['Variant', 'server CPU µs/req (median)', 'min–max', 'of which kernel', 'over bare Express (same major)', 'KB allocated/req', 'RSS after load (MB)', 'req/s (median)', '× bare Express', 'p99 ms', 'failed'];
   return markdownTable(
     head,
     rows.map((r) => [
       r.label,
       r.cpuUs.toFixed(1),
       `${r.cpuMin.toFixed(1)}–${r.cpuMax.toFixed(1)}`,
+      r.systemUs.toFixed(1),
       r.name === r.baseline ? '—' : signed(r.overUs),
       (r.bytes / 1024).toFixed(1),
       r.rssMb.toFixed(0),
@@ -443,7 +465,7 @@ throughput on a shared machine.
 
 ${table(rows)}
 
-Targets (server CPU: median over rounds of the difference from the reference in the same round):
+Targets (server CPU: median of the paired differences from the reference, with its 95 % interval; see Method):
 
 ${targetLines(targets)}
 
@@ -511,8 +533,17 @@ ${versions().map((v) => `- ${v}`).join('\n')}
   runs every variant once, the order rotated by *r*.
 - **Server CPU µs/req** is the server process's user + system CPU time (\`process.cpuUsage()\`)
   during a round divided by the 2xx responses of that round; min, median and max over rounds.
-  "Over bare Express" is the median over rounds of the difference from bare Express in the
-  same round.
+  "Of which kernel" is the system part (median over rounds).
+  "Over bare Express" is the median over rounds of the difference from bare Express of the
+  same major in the same round.
+- **CPU targets** are judged from paired slices, not from the rounds: after the rounds, each
+  target's variant and its reference run alternately in ${opts.pairs} pairs of ${opts.pairSeconds} s slices (which
+  goes first alternates), and each pair gives one difference. The rounds put up to a minute
+  between a variant and its reference; the machine's neighbours move server CPU by a third
+  over such a span, and a pair of one-second slices sees the same neighbours. A target is
+  **met** when the whole distribution-free 95 % interval of the median difference (order
+  statistics of the binomial) is within its limit, **not met** when the whole interval is
+  past it, and **not judged** when the interval spans the limit.
 - **Noise.** Around every round the run reads \`/proc/stat\` (user + nice + system + steal of
   all cores) and subtracts the server's and the load generator's own CPU time: what is left
   is other processes. A round in which they took more than ${opts.noise} of a core is run again, up
@@ -530,9 +561,9 @@ Per round: server CPU µs/req, other processes' CPU in cores, 1-minute load aver
 
 ${noiseTable(opts, rounds)}
 
-${existsSync(FINDINGS) ? `${readFileSync(FINDINGS, 'utf8').trim()}\n\n` : ''}Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration)) / 60 + 0.5)} min without repeats). Flags: \`--duration=s --rounds=n --connections=n --warmup=s\`,
+${existsSync(FINDINGS) ? `${readFileSync(FINDINGS, 'utf8').trim()}\n\n` : ''}Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration)) / 60 + 0.5)} min without repeats). Flags: \`--duration=s --rounds=n --connections=n --warmup=s --pairs=n --pair-seconds=s\`,
 \`--only=a,b\`, \`--quick\` (smoke run, writes nothing), \`--profile=<variant>\` (CPU-profiles that
-variant's process and prints where the time goes), \`--no-pin\`, \`--noise=cores\`, \`--retries=n\`.
+variant's process and prints where the time goes), \`--no-pin\`, \`--noise=cores\`, \`--retries=n\`, \`--no-scrape\`.
 Runs with \`--only\` or \`--profile\` write only to \`--out=path\`.
 `;
 }
@@ -589,9 +620,10 @@ async function main() {
     const byName = Object.fromEntries(servers.map((s) => [s.variant.name, s]));
     for (const t of TARGETS.filter((t) => t.kind === 'cpu' && byName[t.variant] && byName[t.against])) {
       pairs[t.label] = await paired(byName[t.variant], byName[t.against], opts);
-      const p = pairs[t.label];
-      console.log(`paired ${t.variant} − ${t.against}: median ${signed(median(p.diffs))} µs over ${p.diffs.length} pairs (${p.diffs.map((d) => d.toFixed(1)).join(', ')})`);
+      printPair(t.variant, t.against, pairs[t.label]);
     }
+    // --pair=a:b — a difference measured the same way for attribution, no target.
+    for (const [a, b] of opts.extraPairs) printPair(a, b, await paired(byName[a], byName[b], opts));
     const end = {};
     for (const s of servers) end[s.variant.name] = await s.stats();
     const { rows, targets } = summarize(opts.variants, rounds, end, opts.noise, pairs);

@@ -1,6 +1,6 @@
 // One variant's server, in a process of its own so its RSS and CPU profile are
 // its own. Usage (forked with an IPC channel): server.mjs <variant>
-// Parent -> child messages: 'stats' (answers { rss, cpuUs, allocatedBytes, spans }), 'stop' (exits).
+// Parent -> child messages: 'stats' (answers { rss, cpuUs, systemUs, allocatedBytes, spans }), 'stop' (exits).
 // Child -> parent: { ready: true, port, expressVersion } once listening on 127.0.0.1.
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { expressFor, VARIANTS } from './variants/index.mjs';
@@ -42,7 +42,7 @@ process.on('message', async (message) => {
     const cpu = process.cpuUsage();
     const allocated = allocatedBytes();
     process.send({
-      stats: { rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, allocatedBytes: allocated, spans: spans ? await spans() : undefined },
+      stats: { rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, systemUs: cpu.system, allocatedBytes: allocated, spans: spans ? await spans() : undefined },
     });
   } else if (message === 'stop') {
     server.closeAllConnections();
