@@ -122,7 +122,7 @@ function options() {
     profile: values.profile,
     pin: !values['no-pin'] && os.availableParallelism() >= 2 && hasTaskset(),
     noise: values.noise === undefined ? 0.15 : positive('noise', values.noise),
-    // The scrape comparison takes about 30 s: a partial or smoke run leaves it out.
+    // The scrape comparison takes about a minute: a partial or smoke run leaves it out.
     scrape: !values['no-scrape'] && !values.quick && only === undefined && values.profile === undefined,
     retries: values.retries === undefined ? (values.quick ? 0 : 2) : Math.round(positive('retries', values.retries, true)),
   };
@@ -589,7 +589,7 @@ Per round: server CPU µs/req, other processes' CPU in cores, 1-minute load aver
 
 ${noiseTable(opts, rounds)}
 
-${existsSync(FINDINGS) ? `${readFileSync(FINDINGS, 'utf8').trim()}\n\n` : ''}Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration)) / 60 + 0.5)} min without repeats). Flags: \`--duration=s --rounds=n --connections=n --warmup=s --pairs=n --pair-seconds=s --pair-blocks=n\`,
+${existsSync(FINDINGS) ? `${readFileSync(FINDINGS, 'utf8').trim()}\n\n` : ''}Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration) + targets.filter((t) => t.blocks).length * opts.pairBlocks * 2 * (opts.warmup + Math.round(opts.pairs / opts.pairBlocks) * opts.pairSeconds) + (opts.scrape ? 60 : 0)) / 60 + 0.5)} min without repeats). Flags: \`--duration=s --rounds=n --connections=n --warmup=s --pairs=n --pair-seconds=s --pair-blocks=n\`,
 \`--only=a,b\`, \`--quick\` (smoke run, writes nothing), \`--profile=<variant>\` (CPU-profiles that
 variant's process and prints where the time goes), \`--no-pin\`, \`--noise=cores\`, \`--retries=n\`, \`--no-scrape\`.
 Runs with \`--only\` or \`--profile\` write only to \`--out=path\`.

@@ -31,14 +31,14 @@ import { randomSpanId, randomTraceId } from '../../src/internal/random-ids.js';
 import { tracingEnabled } from '../../src/internal/recording.js';
 import { TRACER_NAME, TRACER_VERSION } from '../../src/internal/tracer.js';
 import { extractOrRoot } from '../../src/propagation/propagator.js';
-import { httpServerInstruments, type ActiveRequestSlot, type HttpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
+import { httpServerInstruments, serverErrorType, type ActiveRequestSlot, type HttpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
 import { ensureLifecycleMetrics } from '../../src/telemetry/lifecycle-metrics.js';
 import { requestAttributes, schemeOf } from './attributes.js';
 import { createAdopter } from './adopt.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import { resolveTraceContextOptions, type ResolvedTraceContextOptions, type TraceContextOptions } from './options.js';
 import { routeFromRequest, trackRoute } from './route.js';
-import { ERROR_TYPE_ABORTED, exceptionRecorder } from './span-errors.js';
+import { exceptionRecorder } from './span-errors.js';
 
 const HANDLED = Symbol.for('throughline.trace-context.handled');
 // A request id is echoed into a response header and logs: accept only short,
@@ -265,7 +265,7 @@ function endRequest(request: RequestRecord, req: MarkedRequest, res: ServerRespo
   const { span, method, active } = request;
   const status = res.statusCode;
   const template = request.route.route() ?? routeFromRequest(req);
-  const errorType = aborted ? ERROR_TYPE_ABORTED : status >= 500 ? String(status) : undefined;
+  const errorType = serverErrorType(status, aborted);
   const statusSent = !aborted || res.headersSent;
   if (template !== undefined) {
     span.setAttribute(ATTR_HTTP_ROUTE, template);

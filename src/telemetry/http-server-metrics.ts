@@ -49,6 +49,15 @@ export interface ActiveRequestSlot {
 /** `error.type` of a request whose client went away before the response finished. */
 export const ERROR_TYPE_ABORTED = 'aborted';
 
+/**
+ * A server request's `error.type`, on its span and its duration record: `aborted`
+ * when the response was cut, the status code for a 5xx, none otherwise (a 4xx
+ * is the client's fault, not the server's).
+ */
+export function serverErrorType(status: number | undefined, aborted: boolean): string | undefined {
+  return aborted ? ERROR_TYPE_ABORTED : status !== undefined && status >= 500 ? String(status) : undefined;
+}
+
 // Outcomes remembered per provider. Past this, records get a fresh object
 // each: the SDK folds series past its own cardinality limit (2,000 by default)
 // into one overflow series anyway, so a larger cache would hold attribute sets
@@ -142,7 +151,7 @@ function activeSlot(method: string, scheme: 'http' | 'https', remembered: { coun
       const set: Record<string, string | number> = { ...attributes };
       if (route !== undefined) set[ATTR_HTTP_ROUTE] = route;
       if (status !== undefined) set[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
-      const errorType = aborted ? ERROR_TYPE_ABORTED : status !== undefined && status >= 500 ? String(status) : undefined;
+      const errorType = serverErrorType(status, aborted);
       if (errorType !== undefined) set[ATTR_ERROR_TYPE] = errorType;
       if (remembered.count >= DURATION_ATTRIBUTE_SETS) return set;
       remembered.count++;
