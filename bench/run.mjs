@@ -313,6 +313,7 @@ function summarize(variants, rounds, end, noise, pairs = {}) {
     };
   });
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+  // The throughput target, judged from the rounds (the CPU targets have their pairs).
   const judge = (t, result) => {
     // A verdict from rounds that other processes disturbed is not one: say so.
     const involved = rounds.flatMap((round) => [round[t.variant], round[t.against]]);
@@ -323,7 +324,7 @@ function summarize(variants, rounds, end, noise, pairs = {}) {
     // from -11.6 to +14.2 µs (the machine's neighbours are invisible from
     // inside it). The median is kept only when all rounds but one fall on its
     // side of the limit.
-    const sides = result.perRound.map((value) => (t.kind === 'cpu' ? value <= t.max : value >= t.min));
+    const sides = result.perRound.map((value) => value >= t.min);
     const agreeing = sides.filter((side) => side === result.met).length;
     if (agreeing < sides.length - 1) {
       return { ...result, met: undefined, noisy: `${agreeing} of ${sides.length} rounds agree with the median; per round ${result.range}` };
@@ -336,14 +337,13 @@ function summarize(variants, rounds, end, noise, pairs = {}) {
   );
   return { rows, targets };
 
-  // Met when the whole 95 % interval of the paired differences' median is
-  // within the limit, not met when it is wholly past it; otherwise the run
-  // cannot tell, and says so.
-  function judgePaired(t, { diffs, blocks, noisy }) {
-    const value = median(blocks);
-    const interval = medianInterval(blocks);
-    const rounds = judgeOne(t);
-    const shown = `${signed(value)} µs, 95 % interval ${interval ? `${signed(interval[0])} to ${signed(interval[1])}` : 'n/a'} µs, from ${blocks.length} blocks of ${diffs.length / blocks.length} pairs of slices, each block on fresh processes (block medians ${blocks.map(signed).join(', ')}; the table's rounds: ${rounds.shown})`;
+  // Met when the whole 95 % interval of the block medians' median is within
+  // the limit, not met when it is wholly past it; otherwise the run cannot
+  // tell, and says so.
+  function judgePaired(t, pair) {
+    const { diffs, blocks, noisy } = pair;
+    const { value, interval, text } = pairedSummary(pair);
+    const shown = `${text}, from ${blocks.length} blocks of ${diffs.length / blocks.length} pairs of slices, each block on fresh processes (block medians ${blocks.map(signed).join(', ')}; the table's rounds: ${judgeOne(t).shown})`;
     const result = { ...t, value, interval, shown, paired: diffs, blocks };
     if (noisy * 2 > diffs.length) return { ...result, met: undefined, noisy: `${noisy} of ${diffs.length} pairs above the noise limit` };
     if (interval === undefined) return { ...result, met: undefined, noisy: `${blocks.length} blocks are too few for an interval` };
@@ -395,10 +395,15 @@ function scrapeBench(pin) {
   return { ...result, targets };
 }
 
-function printPair(a, b, { diffs, blocks }) {
+/** A paired measurement's figure: the median of its block medians and their 95 % interval. */
+function pairedSummary({ blocks }) {
+  const value = median(blocks);
   const interval = medianInterval(blocks);
-  const shown = interval ? `, 95 % interval ${signed(interval[0])} to ${signed(interval[1])} µs` : '';
-  console.log(`paired ${a} − ${b}: median of block medians ${signed(median(blocks))} µs${shown}; blocks ${blocks.map(signed).join(', ')}; pairs ${diffs.map((d) => d.toFixed(1)).join(', ')}`);
+  return { value, interval, text: `${signed(value)} µs, 95 % interval ${interval ? `${signed(interval[0])} to ${signed(interval[1])}` : 'n/a'} µs` };
+}
+
+function printPair(a, b, pair) {
+  console.log(`paired ${a} − ${b}: ${pairedSummary(pair).text}; blocks ${pair.blocks.map(signed).join(', ')}; pairs ${pair.diffs.map((d) => d.toFixed(1)).join(', ')}`);
 }
 
 function markdownTable(head, body) {

@@ -15,12 +15,12 @@ import { getRPCMetadata, RPCType, type RPCMetadata } from '@opentelemetry/core';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { knownMethod } from '../../src/internal/http-method.js';
-import { httpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
+import { ERROR_TYPE_ABORTED, httpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
 import { schemeOf } from './attributes.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import type { ResolvedTraceContextOptions } from './options.js';
 import { routeFromRequest, trackRoute } from './route.js';
-import { ERROR_TYPE_ABORTED, exceptionRecorder } from './span-errors.js';
+import { exceptionRecorder } from './span-errors.js';
 
 /** What traceContext() hands the adopter for one request. */
 export interface AdoptRequest {

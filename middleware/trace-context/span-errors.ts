@@ -3,10 +3,6 @@
 import type { Span } from '@opentelemetry/api';
 import { exceptionOf } from '../../src/internal/describe.js';
 
-// `error.type` of a request whose client went away before the response
-// finished; the duration metric's attribute sets (src/telemetry) use it too.
-export { ERROR_TYPE_ABORTED } from '../../src/telemetry/http-server-metrics.js';
-
 /**
  * Puts each distinct error a handler throws or passes to next(err) on `span`,
  * once. Any value is accepted, even one that cannot be turned into a string
