@@ -1,0 +1,92 @@
+// npm run bench:gc -- <variant> [--runs=n] [--warmup=s] [--duration=s]   (node bench/gc.mjs, pinned to core 1)
+// What one variant's server does per request besides running JavaScript: the
+// young-generation garbage collections (count, pause, bytes promoted to the old
+// generation, from V8's --trace-gc-nvp lines) and the read and write system
+// calls (/proc/<pid>/io), under the bench's load (10 connections, half the
+// requests with a traceparent), measured after a warm-up on a fresh process
+// per run. The server is pinned to core 0; run this pinned to core 1
+// (`taskset -c 1 node bench/gc.mjs …`). It answers what server CPU µs cannot:
+// whether a variant's extra cost is collection or syscalls, and whether it keeps
+// request objects alive long enough to be promoted (bench/findings.md,
+// 2026-12-02, evening).
+import { fork, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { VARIANTS } from './variants/index.mjs';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { runs: { type: 'string', default: '3' }, warmup: { type: 'string', default: '3' }, duration: { type: 'string', default: '4' } },
+});
+const [name] = positionals;
+if (!VARIANTS.some((v) => v.name === name)) throw new TypeError(`Expected a variant (${VARIANTS.map((v) => v.name).join(', ')}), got \`${name}\``);
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+function procCounters(pid) {
+  const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((line) => line.split(': ')));
+  return { reads: Number(io.syscr), writes: Number(io.syscw) };
+}
+
+const stats = (child) =>
+  new Promise((resolve) => {
+    child.once('message', (message) => resolve(message.stats));
+    child.send('stats');
+  });
+
+async function measureOnce() {
+  const child = fork(new URL('./server.mjs', import.meta.url), [name], { execArgv: ['--trace-gc-nvp'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const scavenges = { count: 0, pauseMs: 0, promoted: 0 };
+  let counting = false;
+  let pending = '';
+  child.stdout.on('data', (chunk) => {
+    pending += chunk;
+    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      // One line per GC; `gc=s` is a scavenge. Full GCs are rare in a few seconds and left out.
+      if (!counting || !/ gc=s /.test(line)) continue;
+      const field = (key) => Number(new RegExp(` ${key}=([\\d.]+)`).exec(line)?.[1] ?? 0);
+      scavenges.count++;
+      scavenges.pauseMs += field('pause');
+      scavenges.promoted += field('promoted');
+    }
+  });
+  const { port } = await new Promise((resolve) => child.on('message', (m) => m.ready && resolve(m)));
+  spawnSync('taskset', ['-pc', '0', String(child.pid)], { stdio: 'ignore' });
+  let i = 0;
+  const load = (seconds) =>
+    autocannon({
+      url: `http://127.0.0.1:${port}/users/42`,
+      connections: 10,
+      duration: seconds,
+      requests: [{ setupRequest: (r) => (i++ % 2 ? { ...r, headers: { ...r.headers, traceparent: TRACEPARENT } } : r) }],
+    });
+  await load(Number(values.warmup));
+  const before = { ...procCounters(child.pid), ...(await stats(child)) };
+  counting = true;
+  const result = await load(Number(values.duration));
+  counting = false;
+  const after = { ...procCounters(child.pid), ...(await stats(child)) };
+  child.kill();
+  const n = result.requests.total;
+  return {
+    requests: n,
+    cpuUs: (after.cpuUs - before.cpuUs) / n,
+    readsPerRequest: (after.reads - before.reads) / n,
+    writesPerRequest: (after.writes - before.writes) / n,
+    scavengesPerThousand: (scavenges.count / n) * 1000,
+    scavengeUsPerRequest: (scavenges.pauseMs * 1000) / n,
+    promotedKbPerScavenge: scavenges.count === 0 ? 0 : scavenges.promoted / scavenges.count / 1024,
+  };
+}
+
+console.log(`${name}: per run, CPU µs/req | reads/req | writes/req | scavenges per 1,000 req | scavenge pause µs/req | KB promoted per scavenge`);
+for (let run = 0; run < Number(values.runs); run++) {
+  const r = await measureOnce();
+  console.log(
+    `  ${r.requests} req: ${r.cpuUs.toFixed(1)} | ${r.readsPerRequest.toFixed(3)} | ${r.writesPerRequest.toFixed(3)} | ` +
+      `${r.scavengesPerThousand.toFixed(2)} | ${r.scavengeUsPerRequest.toFixed(2)} | ${r.promotedKbPerScavenge.toFixed(0)}`,
+  );
+}
+process.exit(0);
