@@ -9,10 +9,10 @@
 // whether a variant's extra cost is collection or syscalls, and whether it keeps
 // request objects alive long enough to be promoted (bench/findings.md,
 // 2026-12-02, evening).
-import { fork, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { startServer } from './server-client.mjs';
 import { VARIANTS } from './variants/index.mjs';
 
 const { positionals, values } = parseArgs({
@@ -28,14 +28,9 @@ function procCounters(pid) {
   return { reads: Number(io.syscr), writes: Number(io.syscw) };
 }
 
-const stats = (child) =>
-  new Promise((resolve) => {
-    child.once('message', (message) => resolve(message.stats));
-    child.send('stats');
-  });
-
 async function measureOnce() {
-  const child = fork(new URL('./server.mjs', import.meta.url), [name], { execArgv: ['--trace-gc-nvp'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const server = await startServer(name, { pin: true, nodeArgs: ['--trace-gc-nvp'], stdout: 'pipe' });
+  const { child } = server;
   const scavenges = { count: 0, pauseMs: 0, promoted: 0 };
   let counting = false;
   let pending = '';
@@ -52,23 +47,21 @@ async function measureOnce() {
       scavenges.promoted += field('promoted');
     }
   });
-  const { port } = await new Promise((resolve) => child.on('message', (m) => m.ready && resolve(m)));
-  spawnSync('taskset', ['-pc', '0', String(child.pid)], { stdio: 'ignore' });
   let i = 0;
   const load = (seconds) =>
     autocannon({
-      url: `http://127.0.0.1:${port}/users/42`,
+      url: server.url,
       connections: 10,
       duration: seconds,
       requests: [{ setupRequest: (r) => (i++ % 2 ? { ...r, headers: { ...r.headers, traceparent: TRACEPARENT } } : r) }],
     });
   await load(Number(values.warmup));
-  const before = { ...procCounters(child.pid), ...(await stats(child)) };
+  const before = { ...procCounters(child.pid), ...(await server.stats()) };
   counting = true;
   const result = await load(Number(values.duration));
   counting = false;
-  const after = { ...procCounters(child.pid), ...(await stats(child)) };
-  child.kill();
+  const after = { ...procCounters(child.pid), ...(await server.stats()) };
+  await server.stop();
   const n = result.requests.total;
   return {
     requests: n,

@@ -22,21 +22,19 @@
 // --pair=a:b (also measure a − b in paired slices and print it; repeatable).
 // Only a full, unprofiled run writes docs/benchmarks.md unless --out is given.
 import autocannon from 'autocannon';
-import { execFileSync, fork } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startServer, URL_PATH } from './server-client.mjs';
 import { median, medianInterval } from './stats.mjs';
 import { VARIANTS } from './variants/index.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SERVER = path.join(ROOT, 'bench', 'server.mjs');
 const FINDINGS = path.join(ROOT, 'bench', 'findings.md');
 const BASELINE = 'express';
-const URL_PATH = '/users/42';
 
 /**
  * The targets, in server CPU µs per request over a reference measured in the
@@ -162,33 +160,7 @@ function loadavg1() {
 
 async function startVariant(variant, profileDir, pin) {
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  // Pinned: `taskset -c 0 node … server.mjs <variant>`; the IPC channel survives the exec.
-  const child = pin
-    ? fork(SERVER, [variant.name], { execPath: 'taskset', execArgv: ['-c', '0', process.execPath, ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    : fork(SERVER, [variant.name], { execPath: process.execPath, execArgv: nodeArgs, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = await Promise.race([
-    once(child, 'message'),
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`${variant.name}: server exited with ${code} before listening`);
-    }),
-  ]);
-  const ask = async () => {
-    child.send('stats');
-    for (;;) {
-      const [reply] = await once(child, 'message');
-      if (reply.stats) return reply.stats;
-    }
-  };
-  return {
-    variant,
-    url: `http://127.0.0.1:${message.port}${URL_PATH}`,
-    stats: ask,
-    async stop() {
-      const exited = once(child, 'exit');
-      child.send('stop');
-      await exited;
-    },
-  };
+  return { variant, ...(await startServer(variant.name, { pin, nodeArgs })) };
 }
 
 async function load(server, seconds, connections) {
