@@ -1,4 +1,4 @@
-// npm run bench:gc -- <variant> [--runs=n] [--warmup=s] [--duration=s]   (node bench/gc.mjs, pinned to core 1)
+// npm run bench:gc -- <variant> [--runs=n] [--warmup=s] [--duration=s] [--node-arg=<flag>]…   (node bench/gc.mjs, pinned to core 1)
 // What one variant's server does per request besides running JavaScript: the
 // young-generation garbage collections (count, pause, bytes promoted to the old
 // generation, from V8's --trace-gc-nvp lines) and the read and write system
@@ -17,7 +17,7 @@ import { VARIANTS } from './variants/index.mjs';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { runs: { type: 'string', default: '3' }, warmup: { type: 'string', default: '3' }, duration: { type: 'string', default: '4' } },
+  options: { 'node-arg': { type: 'string', multiple: true, default: [] }, runs: { type: 'string', default: '3' }, warmup: { type: 'string', default: '3' }, duration: { type: 'string', default: '4' } },
 });
 const [name] = positionals;
 if (!VARIANTS.some((v) => v.name === name)) throw new TypeError(`Expected a variant (${VARIANTS.map((v) => v.name).join(', ')}), got \`${name}\``);
@@ -29,7 +29,7 @@ function procCounters(pid) {
 }
 
 async function measureOnce() {
-  const server = await startServer(name, { pin: true, nodeArgs: ['--trace-gc-nvp'], stdout: 'pipe' });
+  const server = await startServer(name, { pin: true, nodeArgs: ['--trace-gc-nvp', ...values['node-arg']], stdout: 'pipe' });
   const { child } = server;
   const scavenges = { count: 0, pauseMs: 0, promoted: 0 };
   let counting = false;

@@ -34,8 +34,28 @@ export interface RequestState {
 
 const REQUEST_STATE_KEY = createContextKey('throughline.request-state');
 
+// Constructed, not an object literal, because V8 pretenures literals: it
+// tracks each literal's allocation site, and once a site's objects are seen
+// surviving a young-generation collection it allocates them straight into the
+// old generation. The request state tripped that under load, and a dead state
+// in the old generation keeps its request's SDK span alive through every
+// scavenge until the next full GC; the spans' own literals were then tenured
+// in turn. Objects built by `new` have no allocation site and stay young.
+// Measured with `npm run bench:gc -- throughline-metrics-e4` (3 pairs of fresh
+// processes, 2026-12-02): promoted 1,478–1,558 KB per scavenge as a literal,
+// 165–181 KB constructed; scavenge pause 4.7–4.9 µs a request, 2.2–2.4
+// (bench/findings.md, "the promotion is V8 pretenuring").
+class RequestStateRecord implements RequestState {
+  values: Map<PropertyKey, unknown> | undefined = undefined;
+  constructor(
+    readonly requestId: string | undefined,
+    readonly span: Span | undefined,
+    readonly spanContext: SpanContext | undefined,
+  ) {}
+}
+
 export function createRequestState(requestId: string | undefined, span: Span | undefined, spanContext?: SpanContext): RequestState {
-  return { requestId, span, spanContext, values: undefined };
+  return new RequestStateRecord(requestId, span, spanContext);
 }
 
 // The OpenTelemetry API's key for the active span: createContextKey() is
