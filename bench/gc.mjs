@@ -1,4 +1,4 @@
-// npm run bench:gc -- <variant> [--runs=n] [--warmup=s] [--duration=s] [--node-arg=<flag>]…   (node bench/gc.mjs, pinned to core 1)
+// npm run bench:gc -- <variant> [--runs=n] [--warmup=s] [--duration=s] [--connections=n] [--node-arg=<flag>]…   (node bench/gc.mjs, pinned to core 1)
 // What one variant's server does per request besides running JavaScript: the
 // young-generation garbage collections (count, pause, bytes promoted to the old
 // generation, from V8's --trace-gc-nvp lines) and the read and write system
@@ -8,7 +8,9 @@
 // (`taskset -c 1 node bench/gc.mjs …`). It answers what server CPU µs cannot:
 // whether a variant's extra cost is collection or syscalls, and whether it keeps
 // request objects alive long enough to be promoted (bench/findings.md,
-// 2026-12-02, evening).
+// 2026-12-02, evening). Full collections (mark-compact) are counted too: a
+// handler that awaits (BENCH_HANDLER_DELAY_MS, bench/variants/shared.mjs) keeps
+// requests alive long enough to fill the old generation.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -17,7 +19,7 @@ import { VARIANTS } from './variants/index.mjs';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { 'node-arg': { type: 'string', multiple: true, default: [] }, runs: { type: 'string', default: '3' }, warmup: { type: 'string', default: '3' }, duration: { type: 'string', default: '4' } },
+  options: { 'node-arg': { type: 'string', multiple: true, default: [] }, runs: { type: 'string', default: '3' }, connections: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' }, duration: { type: 'string', default: '4' } },
 });
 const [name] = positionals;
 if (!VARIANTS.some((v) => v.name === name)) throw new TypeError(`Expected a variant (${VARIANTS.map((v) => v.name).join(', ')}), got \`${name}\``);
@@ -32,6 +34,7 @@ async function measureOnce() {
   const server = await startServer(name, { pin: true, nodeArgs: ['--trace-gc-nvp', ...values['node-arg']], stdout: 'pipe' });
   const { child } = server;
   const scavenges = { count: 0, pauseMs: 0, promoted: 0 };
+  const full = { count: 0, pauseMs: 0 };
   let counting = false;
   let pending = '';
   child.stdout.on('data', (chunk) => {
@@ -39,9 +42,15 @@ async function measureOnce() {
     for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      // One line per GC; `gc=s` is a scavenge. Full GCs are rare in a few seconds and left out.
-      if (!counting || !/ gc=s /.test(line)) continue;
+      // One line per GC; `gc=s` is a scavenge, `gc=mc` a full mark-compact.
+      const kind = / gc=(s|mc) /.exec(line)?.[1];
+      if (!counting || kind === undefined) continue;
       const field = (key) => Number(new RegExp(` ${key}=([\\d.]+)`).exec(line)?.[1] ?? 0);
+      if (kind === 'mc') {
+        full.count++;
+        full.pauseMs += field('pause');
+        continue;
+      }
       scavenges.count++;
       scavenges.pauseMs += field('pause');
       scavenges.promoted += field('promoted');
@@ -51,7 +60,7 @@ async function measureOnce() {
   const load = (seconds) =>
     autocannon({
       url: server.url,
-      connections: 10,
+      connections: Number(values.connections),
       duration: seconds,
       requests: [{ setupRequest: (r) => (i++ % 2 ? { ...r, headers: { ...r.headers, traceparent: TRACEPARENT } } : r) }],
     });
@@ -71,15 +80,18 @@ async function measureOnce() {
     scavengesPerThousand: (scavenges.count / n) * 1000,
     scavengeUsPerRequest: (scavenges.pauseMs * 1000) / n,
     promotedKbPerScavenge: scavenges.count === 0 ? 0 : scavenges.promoted / scavenges.count / 1024,
+    fullPerThousand: (full.count / n) * 1000,
+    fullUsPerRequest: (full.pauseMs * 1000) / n,
   };
 }
 
-console.log(`${name}: per run, CPU µs/req | reads/req | writes/req | scavenges per 1,000 req | scavenge pause µs/req | KB promoted per scavenge`);
+console.log(`${name}: per run, CPU µs/req | reads/req | writes/req | scavenges per 1,000 req | scavenge pause µs/req | KB promoted per scavenge | full GCs per 1,000 req | full GC pause µs/req`);
 for (let run = 0; run < Number(values.runs); run++) {
   const r = await measureOnce();
   console.log(
     `  ${r.requests} req: ${r.cpuUs.toFixed(1)} | ${r.readsPerRequest.toFixed(3)} | ${r.writesPerRequest.toFixed(3)} | ` +
-      `${r.scavengesPerThousand.toFixed(2)} | ${r.scavengeUsPerRequest.toFixed(2)} | ${r.promotedKbPerScavenge.toFixed(0)}`,
+      `${r.scavengesPerThousand.toFixed(2)} | ${r.scavengeUsPerRequest.toFixed(2)} | ${r.promotedKbPerScavenge.toFixed(0)} | ` +
+      `${r.fullPerThousand.toFixed(3)} | ${r.fullUsPerRequest.toFixed(2)}`,
   );
 }
 process.exit(0);

@@ -2,7 +2,7 @@ import express from 'express';
 import httpContext from 'express-http-context';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { userBody } from './shared.mjs';
+import { awaiting, userBody } from './shared.mjs';
 
 /** express-http-context: a request-scoped Map in AsyncLocalStorage, no tracing. */
 export async function start() {
@@ -13,8 +13,11 @@ export async function start() {
     httpContext.set('requestId', randomUUID());
     next();
   });
-  app.get('/users/:id', (req, res) => {
-    res.json(userBody(req.params.id, httpContext.get('requestId')));
-  });
+  app.get(
+    '/users/:id',
+    awaiting((req, res) => {
+      res.json(userBody(req.params.id, httpContext.get('requestId')));
+    }),
+  );
   return { server: createServer(app) };
 }

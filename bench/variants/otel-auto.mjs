@@ -4,7 +4,7 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { createRequire } from 'node:module';
-import { countingTracerProvider, userBody } from './shared.mjs';
+import { awaiting, countingTracerProvider, userBody } from './shared.mjs';
 
 /**
  * OpenTelemetry's auto-instrumentation (http + express), same tracer provider
@@ -22,8 +22,11 @@ export async function start() {
   const http = require('node:http');
   const express = require('express');
   const app = express();
-  app.get('/users/:id', (req, res) => {
-    res.json(userBody(req.params.id, trace.getActiveSpan()?.spanContext().traceId));
-  });
+  app.get(
+    '/users/:id',
+    awaiting((req, res) => {
+      res.json(userBody(req.params.id, trace.getActiveSpan()?.spanContext().traceId));
+    }),
+  );
   return { server: http.createServer(app), spans: tracing.spans };
 }

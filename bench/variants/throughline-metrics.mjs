@@ -4,7 +4,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express5 from 'express';
 import { createServer } from 'node:http';
 import { getTraceContext, traceContext } from 'throughline';
-import { countingTracerProvider, userBody } from './shared.mjs';
+import { awaiting, countingTracerProvider, userBody } from './shared.mjs';
 
 /**
  * traceContext() with spans and metrics: the spans setup plus a global
@@ -20,8 +20,11 @@ export async function start({ express = express5 } = {}) {
   const app = express();
   app.use(traceContext());
   app.get('/metrics', (req, res) => prometheus.getMetricsRequestHandler(req, res));
-  app.get('/users/:id', (req, res) => {
-    res.json(userBody(req.params.id, getTraceContext().traceId));
-  });
+  app.get(
+    '/users/:id',
+    awaiting((req, res) => {
+      res.json(userBody(req.params.id, getTraceContext().traceId));
+    }),
+  );
   return { server: createServer(app), spans: tracing.spans };
 }

@@ -2,7 +2,7 @@ import { trace } from '@opentelemetry/api';
 import express from 'express';
 import { createServer } from 'node:http';
 import { getTraceContext, traceContext } from 'throughline';
-import { countingTracerProvider, userBody } from './shared.mjs';
+import { awaiting, countingTracerProvider, userBody } from './shared.mjs';
 
 /** traceContext() with a real TracerProvider (BatchSpanProcessor, counting exporter). */
 export async function start() {
@@ -10,8 +10,11 @@ export async function start() {
   trace.setGlobalTracerProvider(tracing.provider);
   const app = express();
   app.use(traceContext());
-  app.get('/users/:id', (req, res) => {
-    res.json(userBody(req.params.id, getTraceContext().traceId));
-  });
+  app.get(
+    '/users/:id',
+    awaiting((req, res) => {
+      res.json(userBody(req.params.id, getTraceContext().traceId));
+    }),
+  );
   return { server: createServer(app), spans: tracing.spans };
 }

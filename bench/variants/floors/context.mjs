@@ -3,7 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import express5 from 'express';
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { userBody } from '../shared.mjs';
+import { awaiting, userBody } from '../shared.mjs';
 
 // The context-only floor: the least a middleware can do and still give what
 // traceContext() gives without an SDK, hand-written with nothing to
@@ -59,8 +59,11 @@ export async function start({ express = express5 } = {}) {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const app = express();
   app.use(floorContext);
-  app.get('/users/:id', (req, res) => {
-    res.json(userBody(req.params.id, trace.getSpanContext(context.active()).traceId));
-  });
+  app.get(
+    '/users/:id',
+    awaiting((req, res) => {
+      res.json(userBody(req.params.id, trace.getSpanContext(context.active()).traceId));
+    }),
+  );
   return { server: createServer(app) };
 }

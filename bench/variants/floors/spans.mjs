@@ -5,7 +5,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express5 from 'express';
 import { createServer } from 'node:http';
-import { countingTracerProvider, userBody } from '../shared.mjs';
+import { awaiting, countingTracerProvider, userBody } from '../shared.mjs';
 import { echoRequestId, emitIn } from './context.mjs';
 
 // The spans + metrics floor: a minimal middleware that records what
@@ -82,8 +82,11 @@ export async function start({ express = express5 } = {}) {
   const app = express();
   app.use(floorSpans);
   app.get('/metrics', (req, res) => prometheus.getMetricsRequestHandler(req, res));
-  app.get('/users/:id', (req, res) => {
-    res.json(userBody(req.params.id, trace.getActiveSpan().spanContext().traceId));
-  });
+  app.get(
+    '/users/:id',
+    awaiting((req, res) => {
+      res.json(userBody(req.params.id, trace.getActiveSpan().spanContext().traceId));
+    }),
+  );
   return { server: createServer(app), spans: tracing.spans };
 }
