@@ -71,12 +71,12 @@ export function createAdopter(): Adopter {
       const extra: Attributes = safe(opts.spanAttributes, req, {}, 'spanAttributes');
       span.setAttributes(extra);
     }
-    const route = trackRoute();
+    const route = trackRoute(exceptionRecorder(span));
     const instruments = httpServerInstruments();
     const slot = instruments.recording ? instruments.active(method, schemeOf(req)) : undefined;
     if (slot) slot.count++;
     const marked = req as IncomingMessage & { [LAYER_HOOKS]?: LayerHooks | undefined };
-    marked[LAYER_HOOKS] = { enter: route.enter, error: exceptionRecorder(span) };
+    marked[LAYER_HOOKS] = route;
     patchExpressLayers((req as { app?: unknown }).app);
 
     let ended = false;

@@ -7,6 +7,8 @@
 // call a layer. Reading at layer entry instead of defining accessors on the
 // request keeps the request a fast-mode object (accessors cost ~35 µs a request).
 
+import type { LayerHooks } from './express-layers.js';
+
 interface RouteLike {
   path?: unknown;
 }
@@ -102,41 +104,71 @@ function isBelow(value: string, prefix: string): boolean {
   return value.startsWith(prefix) && (value.length === prefix.length || value.charCodeAt(prefix.length) === 47 /* / */);
 }
 
-export function trackRoute(): RouteTracker & { enter: (layer: unknown, req: unknown) => void } {
-  // Parallel stacks: the concrete base URL at each mount depth and its template.
-  const concrete: string[] = [''];
-  const templates: string[] = [''];
-  let matched: string | undefined;
+// One mount the request is in: its concrete base URL and its template, and
+// the mount it is nested in. A chain of these instead of two arrays.
+class Mount {
+  declare readonly concrete: string;
+  declare readonly template: string;
+  declare readonly parent: Mount | undefined;
+  constructor(concrete: string, template: string, parent: Mount | undefined) {
+    this.concrete = concrete;
+    this.template = template;
+    this.parent = parent;
+  }
+}
 
-  return {
-    enter(layer, req) {
-      const value = (req as { baseUrl?: unknown }).baseUrl;
-      if (typeof value === 'string' && value !== concrete[concrete.length - 1]) {
-        // The mount's parent is `value` without the part the mount matched, so
-        // a sibling mount below an earlier one's URL (`/t/:tenant` then
-        // `/t/:tenant/items`) replaces it instead of nesting under it.
-        const parent = parentBase(layer, value);
-        while (
-          concrete.length > 1 &&
-          (!isBelow(value, concrete[concrete.length - 1]!) || (parent !== undefined && concrete[concrete.length - 1]!.length > parent.length))
-        ) {
-          concrete.pop();
-          templates.pop();
-        }
-        const top = concrete[concrete.length - 1]!;
-        if (value.length > top.length) {
-          // Entering a mount: at this moment req.params holds the mount's params.
-          concrete.push(value);
-          templates.push(templates[templates.length - 1]! + mountTemplate(layer, value.slice(top.length), (req as { params?: unknown }).params));
-        }
-      }
-      const path = routePath((layer as { route?: RouteLike } | null)?.route);
-      if (path === undefined) return;
-      const prefix = templates[templates.length - 1]!;
-      matched = prefix === '' ? path : path === '/' ? prefix : prefix + path;
-    },
-    route: () => matched,
-  };
+const APP_ROOT = new Mount('', '', undefined);
+
+// A class, not a closure over two arrays returned in an object literal: V8
+// pretenures literals (object and array) whose objects it sees surviving
+// young-generation collections, and a request that awaits I/O keeps its
+// tracker alive across them. Tenured, a dead tracker in the old generation
+// keeps the request's span alive through every scavenge until the next full
+// GC. Objects built by `new` have no allocation site. Measured with
+// `BENCH_HANDLER_DELAY_MS=200 npm run bench:gc -- throughline-metrics-e4
+// --connections=1000` (bench/findings.md, "handlers that await"), together with
+// the request record in trace-context.ts.
+class RouteTrack implements RouteTracker, LayerHooks {
+  declare readonly error: ((error: unknown) => void) | undefined;
+  declare private mount: Mount;
+  declare private matched: string | undefined;
+  constructor(error: ((error: unknown) => void) | undefined) {
+    this.error = error;
+    this.mount = APP_ROOT;
+    this.matched = undefined;
+  }
+
+  enter(layer: unknown, req: unknown): void {
+    const value = (req as { baseUrl?: unknown }).baseUrl;
+    if (typeof value === 'string' && value !== this.mount.concrete) {
+      // The mount's parent is `value` without the part the mount matched, so
+      // a sibling mount below an earlier one's URL (`/t/:tenant` then
+      // `/t/:tenant/items`) replaces it instead of nesting under it.
+      const parent = parentBase(layer, value);
+      let top = this.mount;
+      while (top.parent !== undefined && (!isBelow(value, top.concrete) || (parent !== undefined && top.concrete.length > parent.length))) top = top.parent;
+      // Entering a mount: at this moment req.params holds the mount's params.
+      if (value.length > top.concrete.length)
+        top = new Mount(value, top.template + mountTemplate(layer, value.slice(top.concrete.length), (req as { params?: unknown }).params), top);
+      this.mount = top;
+    }
+    const path = routePath((layer as { route?: RouteLike } | null)?.route);
+    if (path === undefined) return;
+    const prefix = this.mount.template;
+    this.matched = prefix === '' ? path : path === '/' ? prefix : prefix + path;
+  }
+
+  route(): string | undefined {
+    return this.matched;
+  }
+}
+
+/**
+ * A request's route tracker, which is also its layer hooks (express-layers.ts):
+ * `error` receives what its handlers throw or pass to `next(err)`.
+ */
+export function trackRoute(error?: (error: unknown) => void): RouteTracker & LayerHooks {
+  return new RouteTrack(error);
 }
 
 /**

@@ -102,7 +102,8 @@ export function traceContext(options?: TraceContextOptions) {
     // removed at 'finish', it leaves 'close' without listeners.
     const onFinish = () => endRequest(request, req, res, false);
     const onClose = () => endRequest(request, req, res, !res.writableFinished);
-    request.listeners = [onFinish, onClose];
+    request.onFinish = onFinish;
+    request.onClose = onClose;
     // Registered before binding: these two need no context.
     res.once('finish', onFinish);
     res.once('close', onClose);
@@ -157,7 +158,47 @@ interface RequestRecord {
   /** The in-flight count this request is in; undefined when metrics record nothing. */
   readonly active: ActiveRequestSlot | undefined;
   ended: boolean;
-  listeners: [() => void, () => void] | undefined;
+  onFinish: (() => void) | undefined;
+  onClose: (() => void) | undefined;
+}
+
+// Constructed, not an object literal, for the reason RequestStateRecord is
+// (src/context/request-store.ts): V8 pretenures a literal's allocation site
+// once it sees the site's objects survive young-generation collections, which
+// a handler awaiting I/O makes them do, and a dead record in the old
+// generation then keeps its request's span alive through every scavenge. With
+// the route tracker (route.ts), measured at BENCH_HANDLER_DELAY_MS=200 and
+// 1,000 connections, Express 4 spans + metrics (bench/findings.md, "handlers
+// that await"). The listeners are two fields, not an array literal, for the
+// same reason.
+class TracedRequest implements RequestRecord {
+  declare readonly span: Span;
+  declare readonly method: string;
+  declare readonly startedAt: number;
+  declare readonly route: ReturnType<typeof trackRoute>;
+  declare readonly instruments: HttpServerInstruments;
+  declare readonly active: ActiveRequestSlot | undefined;
+  declare ended: boolean;
+  declare onFinish: (() => void) | undefined;
+  declare onClose: (() => void) | undefined;
+  constructor(
+    span: Span,
+    method: string,
+    startedAt: number,
+    route: ReturnType<typeof trackRoute>,
+    instruments: HttpServerInstruments,
+    active: ActiveRequestSlot | undefined,
+  ) {
+    this.span = span;
+    this.method = method;
+    this.startedAt = startedAt;
+    this.route = route;
+    this.instruments = instruments;
+    this.active = active;
+    this.ended = false;
+    this.onFinish = undefined;
+    this.onClose = undefined;
+  }
 }
 
 function startRequest(
@@ -172,12 +213,13 @@ function startRequest(
   const startedAt = performance.now();
   const scheme = schemeOf(req);
   const span = startServerSpan(tracer, req, method, scheme, parent, tracing, opts);
-  const route = trackRoute();
+  // The tracker is also the request's layer hooks: one object, not two.
+  const route = trackRoute(tracing ? exceptionRecorder(span) : undefined);
   const active = instruments.recording ? instruments.active(method, scheme) : undefined;
   if (active) active.count++;
-  req[LAYER_HOOKS] = { enter: route.enter, error: tracing ? exceptionRecorder(span) : undefined };
+  req[LAYER_HOOKS] = route;
   patchExpressLayers((req as { app?: unknown }).app);
-  return { span, method, startedAt, route, instruments, active, ended: false, listeners: undefined };
+  return new TracedRequest(span, method, startedAt, route, instruments, active);
 }
 
 function startServerSpan(
@@ -258,8 +300,8 @@ function emitIn(ctx: Context, emitter: EventEmitter): void {
 function endRequest(request: RequestRecord, req: MarkedRequest, res: ServerResponse, aborted: boolean): void {
   if (request.ended) return;
   request.ended = true;
-  res.removeListener('finish', request.listeners![0]);
-  res.removeListener('close', request.listeners![1]);
+  res.removeListener('finish', request.onFinish!);
+  res.removeListener('close', request.onClose!);
   // Assigned, not deleted: a delete would turn the request object into a slow dictionary-mode object.
   req[LAYER_HOOKS] = undefined;
   const { span, method, active } = request;
