@@ -122,12 +122,8 @@ const APP_ROOT = new Mount('', '', undefined);
 // A class, not a closure over two arrays returned in an object literal: V8
 // pretenures literals (object and array) whose objects it sees surviving
 // young-generation collections, and a request that awaits I/O keeps its
-// tracker alive across them. Tenured, a dead tracker in the old generation
-// keeps the request's span alive through every scavenge until the next full
-// GC. Objects built by `new` have no allocation site. Measured with
-// `BENCH_HANDLER_DELAY_MS=200 npm run bench:gc -- throughline-metrics-e4
-// --connections=1000` (bench/findings.md, "handlers that await"), together with
-// the request record in trace-context.ts.
+// tracker alive across them. Objects built by `new` have no allocation site.
+// The figures are with the request record's (trace-context.ts).
 class RouteTrack implements RouteTracker, LayerHooks {
   declare readonly error: ((error: unknown) => void) | undefined;
   declare private mount: Mount;
@@ -146,10 +142,14 @@ class RouteTrack implements RouteTracker, LayerHooks {
       // `/t/:tenant/items`) replaces it instead of nesting under it.
       const parent = parentBase(layer, value);
       let top = this.mount;
-      while (top.parent !== undefined && (!isBelow(value, top.concrete) || (parent !== undefined && top.concrete.length > parent.length))) top = top.parent;
+      while (top.parent !== undefined && (!isBelow(value, top.concrete) || (parent !== undefined && top.concrete.length > parent.length))) {
+        top = top.parent;
+      }
       // Entering a mount: at this moment req.params holds the mount's params.
-      if (value.length > top.concrete.length)
-        top = new Mount(value, top.template + mountTemplate(layer, value.slice(top.concrete.length), (req as { params?: unknown }).params), top);
+      if (value.length > top.concrete.length) {
+        const template = top.template + mountTemplate(layer, value.slice(top.concrete.length), (req as { params?: unknown }).params);
+        top = new Mount(value, template, top);
+      }
       this.mount = top;
     }
     const path = routePath((layer as { route?: RouteLike } | null)?.route);

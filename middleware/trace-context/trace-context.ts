@@ -147,36 +147,27 @@ function mintSpan(): Span {
 
 // --- Step 2: the server span and what ends it -------------------------------
 
-/** One traced request, from its span's start to its end. */
-interface RequestRecord {
-  readonly span: Span;
-  /** `GET`, …, or `_OTHER`. */
-  readonly method: string;
-  readonly startedAt: number;
-  readonly route: ReturnType<typeof trackRoute>;
-  readonly instruments: HttpServerInstruments;
-  /** The in-flight count this request is in; undefined when metrics record nothing. */
-  readonly active: ActiveRequestSlot | undefined;
-  ended: boolean;
-  onFinish: (() => void) | undefined;
-  onClose: (() => void) | undefined;
-}
-
-// Constructed, not an object literal, for the reason RequestStateRecord is
-// (src/context/request-store.ts): V8 pretenures a literal's allocation site
-// once it sees the site's objects survive young-generation collections, which
-// a handler awaiting I/O makes them do, and a dead record in the old
-// generation then keeps its request's span alive through every scavenge. With
-// the route tracker (route.ts), measured at BENCH_HANDLER_DELAY_MS=200 and
-// 1,000 connections, Express 4 spans + metrics (bench/findings.md, "handlers
-// that await"). The listeners are two fields, not an array literal, for the
-// same reason.
-class TracedRequest implements RequestRecord {
+// One traced request, from its span's start to its end. Constructed, not an
+// object literal, for the reason RequestStateRecord is (src/context/request-store.ts):
+// V8 pretenures a literal's allocation site once it sees the site's objects
+// survive young-generation collections, which a handler awaiting I/O makes
+// them do, and a dead record in the old generation then keeps its request's
+// span alive through every scavenge until the next full GC. The listeners are
+// two fields, not an array literal, for the same reason; the route tracker
+// (route.ts) is a class too. Measured together, Express 4 spans + metrics, the
+// route awaiting 200 ms at 1,000 connections (`BENCH_HANDLER_DELAY_MS=200 npm
+// run bench:gc -- throughline-metrics-e4 --connections=1000`): 7.7–8.2 MB
+// promoted per scavenge as literals, 1.8–1.9 MB constructed (the floor
+// 1.1–1.7); scavenge pauses 17–25 µs a request, 12–14 (bench/findings.md,
+// "handlers that await").
+class RequestRecord {
   declare readonly span: Span;
+  /** `GET`, …, or `_OTHER`. */
   declare readonly method: string;
   declare readonly startedAt: number;
   declare readonly route: ReturnType<typeof trackRoute>;
   declare readonly instruments: HttpServerInstruments;
+  /** The in-flight count this request is in; undefined when metrics record nothing. */
   declare readonly active: ActiveRequestSlot | undefined;
   declare ended: boolean;
   declare onFinish: (() => void) | undefined;
@@ -219,7 +210,7 @@ function startRequest(
   if (active) active.count++;
   req[LAYER_HOOKS] = route;
   patchExpressLayers((req as { app?: unknown }).app);
-  return new TracedRequest(span, method, startedAt, route, instruments, active);
+  return new RequestRecord(span, method, startedAt, route, instruments, active);
 }
 
 function startServerSpan(
