@@ -82,16 +82,17 @@ async function measureOnce() {
     promotedKbPerScavenge: scavenges.count === 0 ? 0 : scavenges.promoted / scavenges.count / 1024,
     fullPerThousand: (full.count / n) * 1000,
     fullUsPerRequest: (full.pauseMs * 1000) / n,
+    rssMb: after.rss / 1024 / 1024,
   };
 }
 
-console.log(`${name}: per run, CPU µs/req | reads/req | writes/req | scavenges per 1,000 req | scavenge pause µs/req | KB promoted per scavenge | full GCs per 1,000 req | full GC pause µs/req`);
+console.log(`${name}: per run, CPU µs/req | reads/req | writes/req | scavenges per 1,000 req | scavenge pause µs/req | KB promoted per scavenge | full GCs per 1,000 req | full GC pause µs/req | RSS after load MB`);
 for (let run = 0; run < Number(values.runs); run++) {
   const r = await measureOnce();
   console.log(
     `  ${r.requests} req: ${r.cpuUs.toFixed(1)} | ${r.readsPerRequest.toFixed(3)} | ${r.writesPerRequest.toFixed(3)} | ` +
       `${r.scavengesPerThousand.toFixed(2)} | ${r.scavengeUsPerRequest.toFixed(2)} | ${r.promotedKbPerScavenge.toFixed(0)} | ` +
-      `${r.fullPerThousand.toFixed(3)} | ${r.fullUsPerRequest.toFixed(2)}`,
+      `${r.fullPerThousand.toFixed(3)} | ${r.fullUsPerRequest.toFixed(2)} | ${r.rssMb.toFixed(0)}`,
   );
 }
 process.exit(0);
