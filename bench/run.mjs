@@ -8,7 +8,7 @@
 // with bare Express's (or its floor's) *in the same round* before taking the
 // median. A variant's round is repeated (up to --retries times) when another
 // process took more than --noise of a core during it (from /proc/stat); every
-// run records the load it saw. The CPU targets are judged from paired short
+// run records the load it saw. Every target is judged from paired short
 // slices of the variant and its reference (paired()), and the scrape
 // comparison (bench/scrape.mjs) runs last.
 //
@@ -230,8 +230,10 @@ async function paired(candidate, reference, opts) {
   const diffs = [];
   const blocks = [];
   // Each block's candidate RSS over its reference's, read after the block's
-  // pairs: the RSS targets are judged from these (see summarize()).
+  // pairs: the RSS targets are judged from these (see summarize()). And each
+  // block's median of its pairs' throughput ratios, for the throughput target.
   const rssRatios = [];
+  const rpsRatios = [];
   let noisy = 0;
   const perBlock = Math.max(1, Math.round(opts.pairs / opts.pairBlocks));
   for (let block = 0; block < opts.pairBlocks; block++) {
@@ -241,6 +243,7 @@ async function paired(candidate, reference, opts) {
       await load(c, opts.warmup, opts.connections);
       await load(r, opts.warmup, opts.connections);
       const inBlock = [];
+      const rpsInBlock = [];
       for (let i = 0; i < perBlock; i++) {
         let best;
         for (let attempt = 0; attempt <= opts.retries; attempt++) {
@@ -249,27 +252,29 @@ async function paired(candidate, reference, opts) {
           const b = await load(second, opts.pairSeconds, opts.connections);
           const [ca, ra] = first === c ? [a, b] : [b, a];
           const other = Math.max(ca.other ?? 0, ra.other ?? 0);
-          if (best === undefined || other < best.other) best = { diff: ca.cpuUs - ra.cpuUs, other };
+          if (best === undefined || other < best.other) best = { diff: ca.cpuUs - ra.cpuUs, rps: ca.rps / ra.rps, other };
           if (other <= opts.noise) break;
         }
         inBlock.push(best.diff);
+        rpsInBlock.push(best.rps);
         if (best.other > opts.noise) noisy++;
       }
       diffs.push(...inBlock);
       blocks.push(median(inBlock));
+      rpsRatios.push(median(rpsInBlock));
       const [cs, rs] = await Promise.all([c.stats(), r.stats()]);
       rssRatios.push(cs.rss / rs.rss);
     } finally {
       await Promise.all([c.stop(), r.stop()]);
     }
   }
-  return { diffs, blocks, noisy, rssRatios };
+  return { diffs, blocks, noisy, rssRatios, rpsRatios };
 }
 
 /** The key of a paired measurement: the same pair serves a CPU and an RSS target. */
 const pairKey = (variant, against) => `${variant}:${against}`;
 
-function summarize(variants, rounds, end, noise, pairs = {}) {
+function summarize(variants, rounds, end, pairs) {
   const rows = variants.map((v) => {
     const runs = rounds.map((round) => round[v.name]);
     const cpu = runs.map((r) => r.cpuUs);
@@ -293,28 +298,12 @@ function summarize(variants, rounds, end, noise, pairs = {}) {
     };
   });
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
-  // The throughput target, judged from the rounds (the CPU targets have their pairs).
-  const judge = (t, result) => {
-    // A verdict from rounds that other processes disturbed is not one: say so.
-    const involved = rounds.flatMap((round) => [round[t.variant], round[t.against]]);
-    const noisy = involved.filter((r) => (r.other ?? 0) > noise).length;
-    if (noisy * 2 > involved.length) return { ...result, met: undefined, noisy: `${noisy} of ${involved.length} rounds above the noise limit` };
-    // Neither is a verdict whose rounds disagree: on 2026-12-02, with no other
-    // process here, one variant's per-round difference from bare Express went
-    // from -11.6 to +14.2 µs (the machine's neighbours are invisible from
-    // inside it). The median is kept only when all rounds but one fall on its
-    // side of the limit.
-    const sides = result.perRound.map((value) => value >= t.min);
-    const agreeing = sides.filter((side) => side === result.met).length;
-    if (agreeing < sides.length - 1) {
-      return { ...result, met: undefined, noisy: `${agreeing} of ${sides.length} rounds agree with the median; per round ${result.range}` };
-    }
-    return result;
-  };
+  // Every target has its paired measurement (main() runs one per target).
   const targets = TARGETS.filter((t) => byName[t.variant] && byName[t.against]).map((t) => {
     const pair = pairs[pairKey(t.variant, t.against)];
-    if (t.kind === 'rss') return pair ? judgeRss(t, pair) : judgeOne(t);
-    return pair ? judgePaired(t, pair) : judge(t, judgeOne(t));
+    if (t.kind === 'rss') return judgeRatio(t, pair, pair.rssRatios, 'fresh pairs of processes');
+    if (t.kind === 'rps') return judgeRatio(t, pair, pair.rpsRatios, 'blocks of paired slices, each block on fresh processes');
+    return judgePaired(t, pair);
   });
   return { rows, targets };
 
@@ -333,22 +322,28 @@ function summarize(variants, rounds, end, noise, pairs = {}) {
     return { ...result, met: undefined, noisy: `the interval spans the limit of ${signed(t.max)} µs` };
   }
 
-  // RSS from the paired blocks' fresh processes, one ratio a block, judged
-  // like the CPU targets. One process per variant is not enough: V8 sizes each
-  // process's young generation from what it has seen and keeps it, and the
-  // single-process ratio of one build moved from 0.82 to 1.71 × between runs
-  // (bench/findings.md, 2026-12-02, night).
-  function judgeRss(t, pair) {
-    const ratios = pair.rssRatios;
+  // A ratio target from the paired blocks, one ratio a block, judged like the
+  // CPU targets: RSS (each block's fresh pair of processes, read after its
+  // pairs) against a maximum, throughput (each block's median of its pairs'
+  // ratios) against a minimum. One process per variant is not enough for RSS:
+  // V8 sizes each process's young generation from what it has seen and keeps
+  // it, and the single-process ratio of one build moved from 0.82 to 1.71 ×
+  // between runs (bench/findings.md, 2026-12-02, night). Nor are the rounds
+  // for throughput: they put up to a minute between the two, and the ratio of
+  // one run's rounds went from 0.94 to 2.08 ×.
+  function judgeRatio(t, pair, ratios, from) {
     const value = median(ratios);
     const interval = medianInterval(ratios);
-    const single = judgeOne(t).shown;
-    const shown = `${value.toFixed(2)} ×, 95 % interval ${interval ? `${interval[0].toFixed(2)} to ${interval[1].toFixed(2)} ×` : 'n/a'}, from ${ratios.length} fresh pairs of processes (${ratios.map((r) => r.toFixed(2)).join(', ')}; the table's processes: ${single})`;
-    const result = { ...t, value, interval, shown, rssBlocks: ratios };
+    const shown = `${value.toFixed(2)} ×, 95 % interval ${interval ? `${interval[0].toFixed(2)} to ${interval[1].toFixed(2)} ×` : 'n/a'}, from ${ratios.length} ${from} (${ratios.map((r) => r.toFixed(2)).join(', ')}; the table's ${t.kind === 'rss' ? 'processes' : 'rounds'}: ${judgeOne(t).shown})`;
+    const result = { ...t, value, interval, shown, ratioBlocks: ratios };
+    // Throughput, like CPU, is what other processes move; RSS is not.
+    if (t.kind === 'rps' && pair.noisy * 2 > pair.diffs.length) return { ...result, met: undefined, noisy: `${pair.noisy} of ${pair.diffs.length} pairs above the noise limit` };
     if (interval === undefined) return { ...result, met: undefined, noisy: `${ratios.length} blocks are too few for an interval` };
-    if (interval[1] <= t.max) return { ...result, met: true };
-    if (interval[0] > t.max) return { ...result, met: false };
-    return { ...result, met: undefined, noisy: `the interval spans the limit of ${t.max} ×` };
+    const limit = t.max ?? t.min;
+    const [within, past] = t.max === undefined ? [interval[0] >= limit, interval[1] < limit] : [interval[1] <= limit, interval[0] > limit];
+    if (within) return { ...result, met: true };
+    if (past) return { ...result, met: false };
+    return { ...result, met: undefined, noisy: `the interval spans the limit of ${limit} ×` };
   }
 
   function judgeOne(t) {
@@ -403,7 +398,7 @@ function pairedSummary({ blocks }) {
 
 function printPair(a, b, pair) {
   console.log(
-    `paired ${a} − ${b}: ${pairedSummary(pair).text}; blocks ${pair.blocks.map(signed).join(', ')}; pairs ${pair.diffs.map((d) => d.toFixed(1)).join(', ')}; RSS ratios ${pair.rssRatios.map((r) => r.toFixed(2)).join(', ')}`,
+    `paired ${a} − ${b}: ${pairedSummary(pair).text}; blocks ${pair.blocks.map(signed).join(', ')}; pairs ${pair.diffs.map((d) => d.toFixed(1)).join(', ')}; RSS ratios ${pair.rssRatios.map((r) => r.toFixed(2)).join(', ')}; throughput ratios ${pair.rpsRatios.map((r) => r.toFixed(2)).join(', ')}`,
   );
 }
 
@@ -578,6 +573,9 @@ ${versions().map((v) => `- ${v}`).join('\n')}
   (order statistics of the binomial; with 6 blocks, their lowest to their highest) is within
   its limit, **not met** when the whole interval is past it, and **not judged** when the
   interval spans the limit.
+- The **throughput target** is judged from the same kind of pairs: each pair gives the
+  variant's req/s over its reference's, each block the median of its pairs' ratios, and the
+  interval is over the ${opts.pairBlocks} block ratios.
 - **Noise.** Around every round the run reads \`/proc/stat\` (user + nice + system + steal of
   all cores) and subtracts the server's and the load generator's own CPU time: what is left
   is other processes. A round in which they took more than ${opts.noise} of a core is run again, up
@@ -599,7 +597,7 @@ Per round: server CPU µs/req, other processes' CPU in cores, 1-minute load aver
 
 ${noiseTable(opts, rounds)}
 
-${existsSync(FINDINGS) ? `${readFileSync(FINDINGS, 'utf8').trim()}\n\n` : ''}Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration) + new Set(targets.filter((t) => t.blocks || t.rssBlocks).map((t) => pairKey(t.variant, t.against))).size * opts.pairBlocks * 2 * (opts.warmup + Math.round(opts.pairs / opts.pairBlocks) * opts.pairSeconds) + (opts.scrape ? 60 : 0)) / 60 + 0.5)} min without repeats). Flags: \`--duration=s --rounds=n --connections=n --warmup=s --pairs=n --pair-seconds=s --pair-blocks=n\`,
+${existsSync(FINDINGS) ? `${readFileSync(FINDINGS, 'utf8').trim()}\n\n` : ''}Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration) + new Set(targets.filter((t) => t.blocks || t.ratioBlocks).map((t) => pairKey(t.variant, t.against))).size * opts.pairBlocks * 2 * (opts.warmup + Math.round(opts.pairs / opts.pairBlocks) * opts.pairSeconds) + (opts.scrape ? 60 : 0)) / 60 + 0.5)} min without repeats). Flags: \`--duration=s --rounds=n --connections=n --warmup=s --pairs=n --pair-seconds=s --pair-blocks=n\`,
 \`--only=a,b\`, \`--quick\` (smoke run, writes nothing), \`--profile=<variant>\` (CPU-profiles that
 variant's process and prints where the time goes), \`--no-pin\`, \`--noise=cores\`, \`--retries=n\`, \`--no-scrape\`.
 Runs with \`--only\` or \`--profile\` write only to \`--out=path\`.
@@ -660,9 +658,9 @@ async function main() {
     await Promise.all(servers.splice(0).map((s) => s.stop()));
     const pairs = {};
     const byName = Object.fromEntries(opts.variants.map((v) => [v.name, v]));
-    // One paired measurement per (variant, reference) the CPU and RSS targets
-    // name: an RSS target whose pair is also a CPU target's reads that pair's processes.
-    for (const t of TARGETS.filter((t) => (t.kind === 'cpu' || t.kind === 'rss') && byName[t.variant] && byName[t.against])) {
+    // One paired measurement per (variant, reference) a target names: an RSS
+    // target whose pair is also a CPU target's reads that pair's processes.
+    for (const t of TARGETS.filter((t) => byName[t.variant] && byName[t.against])) {
       const key = pairKey(t.variant, t.against);
       if (pairs[key]) continue;
       pairs[key] = await paired(byName[t.variant], byName[t.against], opts);
@@ -670,7 +668,7 @@ async function main() {
     }
     // --pair=a:b — a difference measured the same way for attribution, no target.
     for (const [a, b] of opts.extraPairs) printPair(a, b, await paired(byName[a], byName[b], opts));
-    const { rows, targets } = summarize(opts.variants, rounds, end, opts.noise, pairs);
+    const { rows, targets } = summarize(opts.variants, rounds, end, pairs);
     console.log(`\n${table(rows)}\n\n${targetLines(targets)}\n`);
     for (const r of rows) if (r.spans !== undefined) console.log(`  ${r.name}: ${r.spans.toLocaleString('en-US')} spans exported`);
     const scrape = opts.scrape ? scrapeBench(opts.pin) : { header: 'Not run in this run (--no-scrape, --quick, --only or --profile)', rows: [['measure'], ['not run']], targets: [] };
