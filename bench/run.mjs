@@ -29,7 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startServer, URL_PATH } from './server-client.mjs';
-import { median, medianInterval } from './stats.mjs';
+import { median, medianInterval, verdict } from './stats.mjs';
 import { VARIANTS } from './variants/index.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -311,15 +311,10 @@ function summarize(variants, rounds, end, pairs) {
   // the limit, not met when it is wholly past it; otherwise the run cannot
   // tell, and says so.
   function judgePaired(t, pair) {
-    const { diffs, blocks, noisy } = pair;
+    const { diffs, blocks } = pair;
     const { value, interval, text } = pairedSummary(pair);
     const shown = `${text}, from ${blocks.length} blocks of ${diffs.length / blocks.length} pairs of slices, each block on fresh processes (block medians ${blocks.map(signed).join(', ')}; the table's rounds: ${judgeOne(t).shown})`;
-    const result = { ...t, value, interval, shown, paired: diffs, blocks };
-    if (noisy * 2 > diffs.length) return { ...result, met: undefined, noisy: `${noisy} of ${diffs.length} pairs above the noise limit` };
-    if (interval === undefined) return { ...result, met: undefined, noisy: `${blocks.length} blocks are too few for an interval` };
-    if (interval[1] <= t.max) return { ...result, met: true };
-    if (interval[0] > t.max) return { ...result, met: false };
-    return { ...result, met: undefined, noisy: `the interval spans the limit of ${signed(t.max)} µs` };
+    return decide({ ...t, value, interval, shown, paired: diffs, blocks }, pair, blocks.length, `${signed(t.max)} µs`);
   }
 
   // A ratio target from the paired blocks, one ratio a block, judged like the
@@ -335,15 +330,18 @@ function summarize(variants, rounds, end, pairs) {
     const value = median(ratios);
     const interval = medianInterval(ratios);
     const shown = `${value.toFixed(2)} ×, 95 % interval ${interval ? `${interval[0].toFixed(2)} to ${interval[1].toFixed(2)} ×` : 'n/a'}, from ${ratios.length} ${from} (${ratios.map((r) => r.toFixed(2)).join(', ')}; the table's ${t.kind === 'rss' ? 'processes' : 'rounds'}: ${judgeOne(t).shown})`;
-    const result = { ...t, value, interval, shown, ratioBlocks: ratios };
     // Throughput, like CPU, is what other processes move; RSS is not.
-    if (t.kind === 'rps' && pair.noisy * 2 > pair.diffs.length) return { ...result, met: undefined, noisy: `${pair.noisy} of ${pair.diffs.length} pairs above the noise limit` };
-    if (interval === undefined) return { ...result, met: undefined, noisy: `${ratios.length} blocks are too few for an interval` };
-    const limit = t.max ?? t.min;
-    const [within, past] = t.max === undefined ? [interval[0] >= limit, interval[1] < limit] : [interval[1] <= limit, interval[0] > limit];
-    if (within) return { ...result, met: true };
-    if (past) return { ...result, met: false };
-    return { ...result, met: undefined, noisy: `the interval spans the limit of ${limit} ×` };
+    return decide({ ...t, value, interval, shown, ratioBlocks: ratios }, t.kind === 'rps' ? pair : undefined, ratios.length, `${t.max ?? t.min} ×`);
+  }
+
+  // The verdict of a judged target, or why the run cannot give one: too many
+  // pairs above the noise limit (when `noiseOf` is given), too few blocks for
+  // an interval, or an interval that spans the limit (bench/stats.mjs).
+  function decide(result, noiseOf, blockCount, limitText) {
+    if (noiseOf !== undefined && noiseOf.noisy * 2 > noiseOf.diffs.length) return { ...result, met: undefined, noisy: `${noiseOf.noisy} of ${noiseOf.diffs.length} pairs above the noise limit` };
+    if (result.interval === undefined) return { ...result, met: undefined, noisy: `${blockCount} blocks are too few for an interval` };
+    const met = verdict(result.interval, result);
+    return met === undefined ? { ...result, met, noisy: `the interval spans the limit of ${limitText}` } : { ...result, met };
   }
 
   function judgeOne(t) {

@@ -1,5 +1,5 @@
 // The statistics bench/run.mjs judges its targets with, in a module of their
-// own so a unit test can check them (test/unit/bench-stats.test.ts).
+// own so a unit test can check them (test/unit/bench/stats.test.ts).
 
 /** The median of `xs` (the mean of the middle two for an even count). */
 export function median(xs) {
@@ -25,4 +25,18 @@ export function medianInterval(xs) {
     c = (c * (n - j)) / (j + 1);
   }
   return k === 0 ? undefined : [s[k - 1], s[n - k]];
+}
+
+/**
+ * A target's verdict from the 95 % interval of its figure: `true` (met) when the
+ * whole interval is within the limit, `false` (not met) when it is wholly past
+ * it, `undefined` (the run cannot tell) when it spans the limit or there is no
+ * interval. Give exactly one limit: `max` (CPU µs, RSS ×) or `min` (throughput ×).
+ */
+export function verdict(interval, { max, min }) {
+  if ((max === undefined) === (min === undefined)) throw new TypeError(`verdict() needs exactly one of \`max\` and \`min\`, got max ${max} and min ${min}`);
+  if (interval === undefined) return undefined;
+  const [low, high] = interval;
+  if (max !== undefined) return high <= max ? true : low > max ? false : undefined;
+  return low >= min ? true : high < min ? false : undefined;
 }
