@@ -14,6 +14,7 @@ export const VARIANTS = [
   // Floors: hand-written minimal middlewares doing the same work as a
   // throughline mode; the targets are measured against them in the same run.
   { name: 'floor-context', express: 5, label: 'floor: context only (hand-written)', load: () => import('./floors/context.mjs') },
+  { name: 'floor-context-dc', express: 5, label: 'floor: context only from diagnostics_channel (hand-written)', load: () => import('./floors/context-dc.mjs') },
   { name: 'floor-spans', express: 5, label: 'floor: same SDK span + histogram (hand-written)', load: () => import('./floors/spans.mjs') },
   // The same on Express 4 (the `express4` alias): the targets hold for both majors.
   { name: 'express4', label: 'bare Express 4', express: 4, load: () => import('./express.mjs') },

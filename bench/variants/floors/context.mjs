@@ -13,6 +13,11 @@ import { awaiting, userBody } from '../shared.mjs';
 // request's context. What traceContext() costs above this is its own.
 const TRACEPARENT_RE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
+// FLOOR_CONTEXT_ENTER=attach: enter the request's context with the API's
+// `context.attach()` (AsyncLocalStorage `enterWith()`) and call next() in it,
+// instead of running next() inside `context.with()`: what the frame of
+// `context.with()` costs a middleware (bench/findings.md, 2026-12-03).
+const ENTER_BY_ATTACH = process.env.FLOOR_CONTEXT_ENTER === 'attach';
 const pool = Buffer.allocUnsafe(16 * 1024);
 let offset = pool.length;
 
@@ -42,16 +47,22 @@ export function echoRequestId(req, res) {
   return requestId;
 }
 
-function floorContext(req, res, next) {
+/** The request's span context: its valid traceparent's, or minted ids (shared with the diagnostics_channel floor). */
+export function spanContextOf(req) {
   const m = TRACEPARENT_RE.exec(req.headers.traceparent ?? '');
-  const spanContext = m
-    ? { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16) & 1, isRemote: true }
-    : { traceId: id(16), spanId: id(8), traceFlags: 0 };
+  return m ? { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16) & 1, isRemote: true } : { traceId: id(16), spanId: id(8), traceFlags: 0 };
+}
+
+function floorContext(req, res, next) {
+  const spanContext = spanContextOf(req);
   echoRequestId(req, res);
   const ctx = trace.setSpanContext(ROOT_CONTEXT, spanContext);
   emitIn(ctx, req);
   emitIn(ctx, res);
-  context.with(ctx, next);
+  if (ENTER_BY_ATTACH) {
+    context.attach(ctx);
+    next();
+  } else context.with(ctx, next);
 }
 
 /** The context-only floor: a minimal hand-written middleware on the OTel context manager. */
