@@ -314,7 +314,7 @@ function summarize(variants, rounds, end, pairs) {
     const { diffs, blocks } = pair;
     const { value, interval, text } = pairedSummary(pair);
     const shown = `${text}, from ${blocks.length} blocks of ${diffs.length / blocks.length} pairs of slices, each block on fresh processes (block medians ${blocks.map(signed).join(', ')}; the table's rounds: ${judgeOne(t).shown})`;
-    return decide({ ...t, value, interval, shown, paired: diffs, blocks }, pair, blocks.length, `${signed(t.max)} µs`);
+    return decide({ ...t, value, interval, shown, paired: diffs, blocks }, pair);
   }
 
   // A ratio target from the paired blocks, one ratio a block, judged like the
@@ -331,17 +331,18 @@ function summarize(variants, rounds, end, pairs) {
     const interval = medianInterval(ratios);
     const shown = `${value.toFixed(2)} ×, 95 % interval ${interval ? `${interval[0].toFixed(2)} to ${interval[1].toFixed(2)} ×` : 'n/a'}, from ${ratios.length} ${from} (${ratios.map((r) => r.toFixed(2)).join(', ')}; the table's ${t.kind === 'rss' ? 'processes' : 'rounds'}: ${judgeOne(t).shown})`;
     // Throughput, like CPU, is what other processes move; RSS is not.
-    return decide({ ...t, value, interval, shown, ratioBlocks: ratios }, t.kind === 'rps' ? pair : undefined, ratios.length, `${t.max ?? t.min} ×`);
+    return decide({ ...t, value, interval, shown, ratioBlocks: ratios }, t.kind === 'rps' ? pair : undefined);
   }
 
   // The verdict of a judged target, or why the run cannot give one: too many
   // pairs above the noise limit (when `noiseOf` is given), too few blocks for
   // an interval, or an interval that spans the limit (bench/stats.mjs).
-  function decide(result, noiseOf, blockCount, limitText) {
+  function decide(result, noiseOf) {
     if (noiseOf !== undefined && noiseOf.noisy * 2 > noiseOf.diffs.length) return { ...result, met: undefined, noisy: `${noiseOf.noisy} of ${noiseOf.diffs.length} pairs above the noise limit` };
-    if (result.interval === undefined) return { ...result, met: undefined, noisy: `${blockCount} blocks are too few for an interval` };
+    if (result.interval === undefined) return { ...result, met: undefined, noisy: `${(result.blocks ?? result.ratioBlocks).length} blocks are too few for an interval` };
     const met = verdict(result.interval, result);
-    return met === undefined ? { ...result, met, noisy: `the interval spans the limit of ${limitText}` } : { ...result, met };
+    const limit = result.kind === 'cpu' ? `${signed(result.max)} µs` : `${result.max ?? result.min} ×`;
+    return met === undefined ? { ...result, met, noisy: `the interval spans the limit of ${limit}` } : { ...result, met };
   }
 
   function judgeOne(t) {
