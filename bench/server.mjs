@@ -31,7 +31,7 @@ if (!variant || !process.send) {
 }
 
 const { express, version: expressVersion } = await expressFor(variant);
-const { server, spans } = await (await variant.load()).start(express === undefined ? {} : { express });
+const { server, spans } = await (await variant.load()).start(express === undefined ? { ...variant.options } : { ...variant.options, express });
 server.keepAliveTimeout = 30_000;
 server.listen(0, '127.0.0.1', () => {
   process.send({ ready: true, port: server.address().port, expressVersion });

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 
 // The variants, in table order. `load` imports lazily: a variant's module (and
 // what it registers globally) is only ever loaded in that variant's process.
+// `options`, when set, go to the module's start() beside `express`.
 export const VARIANTS = [
   { name: 'node-http', label: 'bare node:http', load: () => import('./node-http.mjs') },
   { name: 'express', express: 5, label: 'bare Express 5', load: () => import('./express.mjs') },
@@ -14,6 +15,8 @@ export const VARIANTS = [
   // Floors: hand-written minimal middlewares doing the same work as a
   // throughline mode; the targets are measured against them in the same run.
   { name: 'floor-context', express: 5, label: 'floor: context only (hand-written)', load: () => import('./floors/context.mjs') },
+  // The same floor entering its context by `context.attach()` (`withScope()` on Node 25.9+), to pair with the one above.
+  { name: 'floor-context-attach', express: 5, options: { enter: 'attach' }, label: 'floor: context only, entered by attach() (hand-written)', load: () => import('./floors/context.mjs') },
   { name: 'floor-context-dc', express: 5, label: 'floor: context only from diagnostics_channel (hand-written)', load: () => import('./floors/context-dc.mjs') },
   { name: 'floor-spans', express: 5, label: 'floor: same SDK span + histogram (hand-written)', load: () => import('./floors/spans.mjs') },
   // The same on Express 4 (the `express4` alias): the targets hold for both majors.

@@ -13,11 +13,13 @@ import { awaiting, userBody } from '../shared.mjs';
 // request's context. What traceContext() costs above this is its own.
 const TRACEPARENT_RE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
-// FLOOR_CONTEXT_ENTER=attach: enter the request's context with the API's
-// `context.attach()` (AsyncLocalStorage `enterWith()`) and call next() in it,
-// instead of running next() inside `context.with()`: what the frame of
-// `context.with()` costs a middleware (bench/findings.md, 2026-12-03).
-const ENTER_BY_ATTACH = process.env.FLOOR_CONTEXT_ENTER === 'attach';
+// `enter: 'attach'` (the `floor-context-attach` variant, or
+// FLOOR_CONTEXT_ENTER=attach for this floor's other variants): enter the
+// request's context with the API's `context.attach()` (AsyncLocalStorage
+// `enterWith()`, `withScope()` on Node 25.9+) and call next() in it, instead of
+// running next() inside `context.with()`: what the frame of `context.with()`
+// costs a middleware (bench/findings.md, 2026-12-03).
+const ENTER_DEFAULT = process.env.FLOOR_CONTEXT_ENTER === 'attach' ? 'attach' : 'with';
 const pool = Buffer.allocUnsafe(16 * 1024);
 let offset = pool.length;
 
@@ -53,23 +55,26 @@ export function spanContextOf(req) {
   return m ? { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16) & 1, isRemote: true } : { traceId: id(16), spanId: id(8), traceFlags: 0 };
 }
 
-function floorContext(req, res, next) {
-  const spanContext = spanContextOf(req);
-  echoRequestId(req, res);
-  const ctx = trace.setSpanContext(ROOT_CONTEXT, spanContext);
-  emitIn(ctx, req);
-  emitIn(ctx, res);
-  if (ENTER_BY_ATTACH) {
-    context.attach(ctx);
-    next();
-  } else context.with(ctx, next);
+/** The middleware; `byAttach`: enter by `context.attach()` instead of `context.with()`. */
+function floorContextOf(byAttach) {
+  return function floorContext(req, res, next) {
+    const ctx = trace.setSpanContext(ROOT_CONTEXT, spanContextOf(req));
+    echoRequestId(req, res);
+    emitIn(ctx, req);
+    emitIn(ctx, res);
+    if (byAttach) {
+      context.attach(ctx);
+      next();
+    } else context.with(ctx, next);
+  };
 }
 
 /** The context-only floor: a minimal hand-written middleware on the OTel context manager. */
-export async function start({ express = express5 } = {}) {
+export async function start({ express = express5, enter = ENTER_DEFAULT } = {}) {
+  if (enter !== 'with' && enter !== 'attach') throw new TypeError(`floor-context: \`enter\` must be 'with' or 'attach', got ${String(enter)}`);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const app = express();
-  app.use(floorContext);
+  app.use(floorContextOf(enter === 'attach'));
   app.get(
     '/users/:id',
     awaiting((req, res) => {
