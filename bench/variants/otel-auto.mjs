@@ -19,7 +19,7 @@ export async function start() {
   // The NodeSDK's default propagators (tracecontext, baggage). Without them the
   // API's no-op propagator ignores the incoming traceparent: every request
   // started a new trace and skipped the extraction throughline does (found by
-  // test/unit/bench/variants.test.ts, 2026-12-03).
+  // test/proofs/bench-smoke.test.ts, 2026-12-03).
   propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
   registerInstrumentations({ instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()] });
   // The instrumentations patch through require-in-the-middle, so http and

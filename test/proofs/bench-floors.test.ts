@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { benchStats, startBenchServer, stopBenchServer } from '../helpers/bench-server.js';
 
 // The bench's floors (bench/variants/floors/) are what its targets are judged
@@ -7,9 +9,17 @@ import { benchStats, startBenchServer, stopBenchServer } from '../helpers/bench-
 
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+// Every floor bench/variants/index.mjs lists, so a new one is tested the day it is added.
+const INDEX = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/variants/index.mjs');
+const { VARIANTS } = (await import(INDEX)) as { VARIANTS: { name: string }[] };
+const FLOORS = VARIANTS.map((v) => v.name).filter((n) => n.startsWith('floor-'));
 
 describe('bench floors (npm run bench)', function () {
-  for (const name of ['floor-context', 'floor-spans', 'floor-context-e4', 'floor-spans-e4']) {
+  it('finds the floors', function () {
+    assert.deepEqual(FLOORS, ['floor-context', 'floor-context-attach', 'floor-context-dc', 'floor-spans', 'floor-context-e4', 'floor-spans-e4']);
+  });
+
+  for (const name of FLOORS) {
     it(`${name}: a trace id per request in the handler, the incoming one when sent, a request id echoed`, async function () {
       const { child, base, expressVersion } = await startBenchServer(name);
       try {
@@ -28,13 +38,17 @@ describe('bench floors (npm run bench)', function () {
         const continued = await fetch(`${base}/users/9`, { headers: { traceparent: `00-${TRACE_ID}-b7ad6b7169203331-01` } });
         assert.equal(((await continued.json()) as { requestId: string }).requestId, TRACE_ID);
         assert.match(continued.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+        const malformed = await fetch(`${base}/users/9`, { headers: { traceparent: `00-${TRACE_ID}-zz-01` } });
+        const fresh = ((await malformed.json()) as { requestId: string }).requestId;
+        assert.match(fresh, /^[0-9a-f]{32}$/);
+        assert.notEqual(fresh, TRACE_ID, 'a malformed traceparent starts a new trace');
 
         const s = await benchStats(child);
         assert.ok((s.allocatedBytes ?? 0) > 0, `allocatedBytes ${s.allocatedBytes}`);
         if (name.startsWith('floor-spans')) {
-          assert.equal(s.spans, 4, 'one SERVER span per request');
+          assert.equal(s.spans, 5, 'one SERVER span per request');
           const metrics = await (await fetch(`${base}/metrics`)).text();
-          assert.match(metrics, /http_server_request_duration(?:_seconds)?_count\{[^}]*http_route="\/users\/:id"[^}]*\} 4/);
+          assert.match(metrics, /http_server_request_duration(?:_seconds)?_count\{[^}]*http_route="\/users\/:id"[^}]*\} 5/);
         } else {
           assert.equal(s.spans, undefined);
         }

@@ -6,6 +6,7 @@ import { benchStats, startBenchServer, stopBenchServer } from '../helpers/bench-
 
 // Keeps `npm run bench` from rotting: every variant's server starts in its own
 // process exactly as the bench starts it, and answers. No load here.
+const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 interface Variant {
@@ -16,23 +17,25 @@ interface Variant {
   correlates: boolean;
   /** Spans reach the counting exporter. */
   spans: boolean;
+  /** The handler's id is the trace id: an incoming traceparent's must reach it. */
+  continues?: true;
 }
 
 const VARIANTS: Variant[] = [
   { name: 'node-http', correlates: false, spans: false },
   { name: 'express', express: 5, correlates: false, spans: false },
-  { name: 'throughline-context', express: 5, correlates: true, spans: false },
-  { name: 'throughline-spans', correlates: true, spans: true },
-  { name: 'throughline-metrics', express: 5, correlates: true, spans: true },
-  { name: 'otel-auto', correlates: true, spans: true },
+  { name: 'throughline-context', express: 5, correlates: true, spans: false, continues: true },
+  { name: 'throughline-spans', correlates: true, spans: true, continues: true },
+  { name: 'throughline-metrics', express: 5, correlates: true, spans: true, continues: true },
+  { name: 'otel-auto', correlates: true, spans: true, continues: true },
   { name: 'cls-rtracer', correlates: true, spans: false },
   { name: 'express-http-context', correlates: true, spans: false },
 ];
 // The same modules on Express 4 (bench/variants/index.mjs); the floors' own test covers theirs.
 const EXPRESS_4: Variant[] = [
   { name: 'express4', express: 4, correlates: false, spans: false },
-  { name: 'throughline-context-e4', express: 4, correlates: true, spans: false },
-  { name: 'throughline-metrics-e4', express: 4, correlates: true, spans: true },
+  { name: 'throughline-context-e4', express: 4, correlates: true, spans: false, continues: true },
+  { name: 'throughline-metrics-e4', express: 4, correlates: true, spans: true, continues: true },
 ];
 
 
@@ -80,15 +83,25 @@ describe('bench variants (npm run bench)', function () {
         }
         // Each request ran in a context of its own.
         if (variant.correlates) assert.equal(ids.size, 3);
+        if (variant.continues) {
+          // The incoming trace reaches the handler; a malformed traceparent starts a new one.
+          const continued = await fetch(`${base}/users/9`, { headers: { traceparent: `00-${TRACE_ID}-b7ad6b7169203331-01` } });
+          assert.equal(((await continued.json()) as { requestId: string }).requestId, TRACE_ID);
+          const malformed = await fetch(`${base}/users/9`, { headers: { traceparent: `00-${TRACE_ID}-zz-01` } });
+          const fresh = ((await malformed.json()) as { requestId: string }).requestId;
+          assert.match(fresh, /^[0-9a-f]{32}$/);
+          assert.notEqual(fresh, TRACE_ID);
+        }
+        const requests = variant.continues ? 5 : 3;
         const s = await benchStats(child);
         assert.ok(s.rss > 0 && s.cpuUs > 0);
         // One SERVER span per request; auto-instrumentation adds Express layer spans.
-        if (variant.spans && variant.name.startsWith('throughline')) assert.equal(s.spans, 3);
-        else if (variant.spans) assert.ok(s.spans! > 3, `${s.spans} spans exported`);
+        if (variant.spans && variant.name.startsWith('throughline')) assert.equal(s.spans, requests);
+        else if (variant.spans) assert.ok(s.spans! > requests, `${s.spans} spans exported`);
         else assert.equal(s.spans, undefined);
         if (variant.name.startsWith('throughline-metrics')) {
           const metrics = await (await fetch(`${base}/metrics`)).text();
-          assert.match(metrics, /http_server_request_duration_count\{[^}]*http_route="\/users\/:id"[^}]*\} 3/);
+          assert.match(metrics, new RegExp(String.raw`http_server_request_duration_count\{[^}]*http_route="\/users\/:id"[^}]*\} ${requests}`));
         }
       } finally {
         await stopBenchServer(child);

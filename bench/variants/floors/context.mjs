@@ -13,13 +13,11 @@ import { awaiting, userBody } from '../shared.mjs';
 // request's context. What traceContext() costs above this is its own.
 const TRACEPARENT_RE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
-// `enter: 'attach'` (the `floor-context-attach` variant, or
-// FLOOR_CONTEXT_ENTER=attach for this floor's other variants): enter the
-// request's context with the API's `context.attach()` (AsyncLocalStorage
-// `enterWith()`, `withScope()` on Node 25.9+) and call next() in it, instead of
-// running next() inside `context.with()`: what the frame of `context.with()`
-// costs a middleware (bench/findings.md, 2026-12-03).
-const ENTER_DEFAULT = process.env.FLOOR_CONTEXT_ENTER === 'attach' ? 'attach' : 'with';
+// `enter: 'attach'` (the `floor-context-attach` variant): enter the request's
+// context with the API's `context.attach()` (AsyncLocalStorage `enterWith()`,
+// `withScope()` on Node 25.9+) and call next() in it, instead of running next()
+// inside `context.with()`: what the frame of `context.with()` costs a
+// middleware (bench/findings.md, 2026-12-03).
 const pool = Buffer.allocUnsafe(16 * 1024);
 let offset = pool.length;
 
@@ -70,7 +68,7 @@ function floorContextOf(byAttach) {
 }
 
 /** The context-only floor: a minimal hand-written middleware on the OTel context manager. */
-export async function start({ express = express5, enter = ENTER_DEFAULT } = {}) {
+export async function start({ express = express5, enter = 'with' } = {}) {
   if (enter !== 'with' && enter !== 'attach') throw new TypeError(`floor-context: \`enter\` must be 'with' or 'attach', got ${String(enter)}`);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const app = express();
