@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { createGcCounter } from './gc-trace.mjs';
 import { startServer } from './server-client.mjs';
 import { VARIANTS } from './variants/index.mjs';
 
@@ -33,29 +34,8 @@ function procCounters(pid) {
 async function measureOnce() {
   const server = await startServer(name, { pin: true, nodeArgs: ['--trace-gc-nvp', ...values['node-arg']], stdout: 'pipe' });
   const { child } = server;
-  const scavenges = { count: 0, pauseMs: 0, promoted: 0 };
-  const full = { count: 0, pauseMs: 0 };
-  let counting = false;
-  let pending = '';
-  child.stdout.on('data', (chunk) => {
-    pending += chunk;
-    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      // One line per GC; `gc=s` is a scavenge, `gc=mc` a full mark-compact.
-      const kind = / gc=(s|mc) /.exec(line)?.[1];
-      if (!counting || kind === undefined) continue;
-      const field = (key) => Number(new RegExp(` ${key}=([\\d.]+)`).exec(line)?.[1] ?? 0);
-      if (kind === 'mc') {
-        full.count++;
-        full.pauseMs += field('pause');
-        continue;
-      }
-      scavenges.count++;
-      scavenges.pauseMs += field('pause');
-      scavenges.promoted += field('promoted');
-    }
-  });
+  const gc = createGcCounter();
+  child.stdout.on('data', (chunk) => gc.feed(chunk));
   let i = 0;
   const load = (seconds) =>
     autocannon({
@@ -66,12 +46,16 @@ async function measureOnce() {
     });
   await load(Number(values.warmup));
   const before = { ...procCounters(child.pid), ...(await server.stats()) };
-  counting = true;
+  gc.counting = true;
   const result = await load(Number(values.duration));
-  counting = false;
+  gc.counting = false;
   const after = { ...procCounters(child.pid), ...(await server.stats()) };
   await server.stop();
   const n = result.requests.total;
+  const { scavenges, full } = gc;
+  // Thousands of requests allocate hundreds of MB: no scavenge means V8's
+  // --trace-gc-nvp output was not understood, not that nothing was collected.
+  if (scavenges.count === 0) throw new Error(`${name}: no scavenge seen in ${n} requests; did --trace-gc-nvp's format change (bench/gc-trace.mjs)?`);
   return {
     requests: n,
     cpuUs: (after.cpuUs - before.cpuUs) / n,
@@ -79,7 +63,7 @@ async function measureOnce() {
     writesPerRequest: (after.writes - before.writes) / n,
     scavengesPerThousand: (scavenges.count / n) * 1000,
     scavengeUsPerRequest: (scavenges.pauseMs * 1000) / n,
-    promotedKbPerScavenge: scavenges.count === 0 ? 0 : scavenges.promoted / scavenges.count / 1024,
+    promotedKbPerScavenge: scavenges.promoted / scavenges.count / 1024,
     fullPerThousand: (full.count / n) * 1000,
     fullUsPerRequest: (full.pauseMs * 1000) / n,
     rssMb: after.rss / 1024 / 1024,

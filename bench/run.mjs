@@ -15,7 +15,8 @@
 // Flags (or env): --duration=s (BENCH_DURATION), --rounds=n (BENCH_ROUNDS),
 // --connections=n (BENCH_CONNECTIONS), --warmup=s, --only=a,b (variant names),
 // --quick (smoke run: short, does not write docs), --out=path, --no-write,
-// --profile=<variant> (CPU-profile that variant's process; prints top self time),
+// --profile=<variant> (CPU-profile that variant's process every 100 µs; prints its
+// time by owner and by function, bench/profile.mjs),
 // --no-pin (no taskset), --noise=cores (default 0.15), --retries=n (default 2),
 // --pairs=n (default 30), --pair-seconds=s (default 1), --pair-blocks=n (fresh
 // server processes per target, default 6), --no-scrape,
@@ -29,7 +30,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startServer, URL_PATH } from './server-client.mjs';
-import { median, medianInterval, verdict } from './stats.mjs';
+import { profileTime } from './profile.mjs';
+import { decide, leastNoisy, signed } from './rounds.mjs';
+import { median, medianInterval } from './stats.mjs';
 import { VARIANTS } from './variants/index.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -159,7 +162,8 @@ function loadavg1() {
 }
 
 async function startVariant(variant, profileDir, pin) {
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // Sampled every 100 µs, not V8's 1 ms: a few µs of a 50 µs request need the samples.
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profileDir}`] : [];
   return { variant, ...(await startServer(variant.name, { pin, nodeArgs })) };
 }
 
@@ -197,17 +201,9 @@ async function load(server, seconds, connections) {
 
 /** One round of one variant, repeated while another process took more than `noise` cores. */
 async function measure(server, opts) {
-  let best;
-  let attempts = 0;
-  while (attempts <= opts.retries) {
-    const run = await load(server, opts.duration, opts.connections);
-    attempts++;
-    if (best === undefined || (run.other ?? 0) < (best.other ?? 0)) best = run;
-    if (run.other === undefined || run.other <= opts.noise) break;
-  }
+  const { best, attempts } = await leastNoisy(() => load(server, opts.duration, opts.connections), opts);
   return { ...best, attempts };
 }
-
 
 /**
  * A CPU target's own measurement: the variant and its reference alternate in
@@ -245,16 +241,13 @@ async function paired(candidate, reference, opts) {
       const inBlock = [];
       const rpsInBlock = [];
       for (let i = 0; i < perBlock; i++) {
-        let best;
-        for (let attempt = 0; attempt <= opts.retries; attempt++) {
+        const { best } = await leastNoisy(async () => {
           const [first, second] = i % 2 === 0 ? [c, r] : [r, c];
           const a = await load(first, opts.pairSeconds, opts.connections);
           const b = await load(second, opts.pairSeconds, opts.connections);
           const [ca, ra] = first === c ? [a, b] : [b, a];
-          const other = Math.max(ca.other ?? 0, ra.other ?? 0);
-          if (best === undefined || other < best.other) best = { diff: ca.cpuUs - ra.cpuUs, rps: ca.rps / ra.rps, other };
-          if (other <= opts.noise) break;
-        }
+          return { diff: ca.cpuUs - ra.cpuUs, rps: ca.rps / ra.rps, other: Math.max(ca.other ?? 0, ra.other ?? 0) };
+        }, opts);
         inBlock.push(best.diff);
         rpsInBlock.push(best.rps);
         if (best.other > opts.noise) noisy++;
@@ -334,17 +327,6 @@ function summarize(variants, rounds, end, pairs) {
     return decide({ ...t, value, interval, shown, ratioBlocks: ratios }, t.kind === 'rps' ? pair : undefined);
   }
 
-  // The verdict of a judged target, or why the run cannot give one: too many
-  // pairs above the noise limit (when `noiseOf` is given), too few blocks for
-  // an interval, or an interval that spans the limit (bench/stats.mjs).
-  function decide(result, noiseOf) {
-    if (noiseOf !== undefined && noiseOf.noisy * 2 > noiseOf.diffs.length) return { ...result, met: undefined, noisy: `${noiseOf.noisy} of ${noiseOf.diffs.length} pairs above the noise limit` };
-    if (result.interval === undefined) return { ...result, met: undefined, noisy: `${(result.blocks ?? result.ratioBlocks).length} blocks are too few for an interval` };
-    const met = verdict(result.interval, result);
-    const limit = result.kind === 'cpu' ? `${signed(result.max)} µs` : `${result.max ?? result.min} ×`;
-    return met === undefined ? { ...result, met, noisy: `the interval spans the limit of ${limit}` } : { ...result, met };
-  }
-
   function judgeOne(t) {
     if (t.kind === 'cpu') {
       const perRound = rounds.map((round) => round[t.variant].cpuUs - round[t.against].cpuUs);
@@ -405,7 +387,6 @@ function markdownTable(head, body) {
   return [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
 }
 
-const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 
 function table(rows) {
   const head = ['Variant', 'server CPU µs/req (median)', 'min–max', 'of which kernel', 'over bare Express (same major)', 'KB allocated/req', 'RSS after load (MB)', 'req/s (median)', '× bare Express', 'p99 ms', 'failed'];
@@ -603,22 +584,16 @@ Runs with \`--only\` or \`--profile\` write only to \`--out=path\`.
 `;
 }
 
-function summarizeProfile(file, top = 20) {
-  const profile = JSON.parse(readFileSync(file, 'utf8'));
-  const interval = (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length);
-  const self = new Map();
-  let total = 0;
-  for (const node of profile.nodes) {
-    const f = node.callFrame;
-    const file = f.url.startsWith('file:') ? path.relative(ROOT, fileURLToPath(f.url)) : f.url;
-    const where = file ? `${file}:${f.lineNumber + 1}` : '';
-    const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
-    self.set(key, (self.get(key) ?? 0) + (node.hitCount ?? 0));
-    total += node.hitCount ?? 0;
-  }
-  const lines = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
-  console.log(`\nCPU profile ${file}: ${total} samples, ~${(interval / 1000).toFixed(2)} ms each. Top self time:`);
-  for (const [key, hits] of lines) console.log(`  ${((100 * hits) / total).toFixed(1).padStart(5)}%  ${key}`);
+// The profiled variant's time by owner and by function (bench/profile.mjs),
+// in % of its busy time and in µs a request at `cpuUs`, the median server CPU
+// its rounds measured (profiled, so above an unprofiled run's).
+function summarizeProfile(file, cpuUs, top = 20) {
+  const { busyUs, self, owners } = profileTime(JSON.parse(readFileSync(file, 'utf8')), ROOT);
+  const line = ([key, us]) => `  ${((100 * us) / busyUs).toFixed(1).padStart(5)}%  ${((cpuUs * us) / busyUs).toFixed(2).padStart(6)} µs/req  ${key}`;
+  console.log(`\nCPU profile ${file}: ${(busyUs / 1e6).toFixed(1)} s busy, ${cpuUs.toFixed(1)} µs/req (profiled). By owner (the first frame up the stack that is throughline's, a bench variant's or a package's):`);
+  for (const o of owners.slice(0, 12)) console.log(line(o));
+  console.log('Top self time:');
+  for (const f of self.slice(0, top)) console.log(line(f));
 }
 
 async function main() {
@@ -633,6 +608,7 @@ async function main() {
     `throughline bench: ${opts.variants.length} variants, ${opts.rounds} round(s) × ${opts.duration} s, ${opts.connections} connections, warmup ${opts.warmup} s, ${opts.pin ? 'pinned' : 'not pinned'}, Node.js ${process.version}`,
   );
   const servers = [];
+  let profiledCpuUs = 0;
   try {
     for (const v of opts.variants) servers.push(await startVariant(v, v.name === opts.profile ? profileDir : undefined, opts.pin));
     for (const s of servers) await load(s, opts.warmup, opts.connections);
@@ -668,6 +644,7 @@ async function main() {
     // --pair=a:b — a difference measured the same way for attribution, no target.
     for (const [a, b] of opts.extraPairs) printPair(a, b, await paired(byName[a], byName[b], opts));
     const { rows, targets } = summarize(opts.variants, rounds, end, pairs);
+    profiledCpuUs = rows.find((r) => r.name === opts.profile)?.cpuUs ?? 0;
     console.log(`\n${table(rows)}\n\n${targetLines(targets)}\n`);
     for (const r of rows) if (r.spans !== undefined) console.log(`  ${r.name}: ${r.spans.toLocaleString('en-US')} spans exported`);
     const scrape = opts.scrape ? scrapeBench(opts.pin) : { header: 'Not run in this run (--no-scrape, --quick, --only or --profile)', rows: [['measure'], ['not run']], targets: [] };
@@ -682,7 +659,7 @@ async function main() {
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
-  if (profileDir) for (const f of readdirSync(profileDir)) summarizeProfile(path.join(profileDir, f));
+  if (profileDir) for (const f of readdirSync(profileDir)) summarizeProfile(path.join(profileDir, f), profiledCpuUs);
 }
 
 await main();
