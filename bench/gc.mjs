@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createGcCounter } from './gc-trace.mjs';
-import { startServer } from './server-client.mjs';
+import { HALF_TRACED, startServer } from './server-client.mjs';
 import { VARIANTS } from './variants/index.mjs';
 
 const { positionals, values } = parseArgs({
@@ -24,7 +24,6 @@ const { positionals, values } = parseArgs({
 });
 const [name] = positionals;
 if (!VARIANTS.some((v) => v.name === name)) throw new TypeError(`Expected a variant (${VARIANTS.map((v) => v.name).join(', ')}), got \`${name}\``);
-const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 function procCounters(pid) {
   const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((line) => line.split(': ')));
@@ -36,14 +35,7 @@ async function measureOnce() {
   const { child } = server;
   const gc = createGcCounter();
   child.stdout.on('data', (chunk) => gc.feed(chunk));
-  let i = 0;
-  const load = (seconds) =>
-    autocannon({
-      url: server.url,
-      connections: Number(values.connections),
-      duration: seconds,
-      requests: [{ setupRequest: (r) => (i++ % 2 ? { ...r, headers: { ...r.headers, traceparent: TRACEPARENT } } : r) }],
-    });
+  const load = (seconds) => autocannon({ url: server.url, connections: Number(values.connections), duration: seconds, requests: HALF_TRACED });
   await load(Number(values.warmup));
   const before = { ...procCounters(child.pid), ...(await server.stats()) };
   gc.counting = true;

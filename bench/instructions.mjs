@@ -26,12 +26,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { HALF_TRACED, URL_PATH } from './server-client.mjs';
 import { VARIANTS } from './variants/index.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER = path.join(ROOT, 'bench', 'server.mjs');
-const URL_PATH = '/users/42';
-const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 function options() {
   const { values } = parseArgs({
@@ -74,7 +73,7 @@ function load(port, amount, connections) {
         connections,
         amount,
         // Half the requests continue a trace, half start one: both paths are in the count.
-        requests: [{ headers: { traceparent: TRACEPARENT } }, {}],
+        requests: HALF_TRACED,
         timeout: 60,
       },
       (error, result) => (error ? reject(error) : resolve(result)),

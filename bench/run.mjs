@@ -20,7 +20,9 @@
 // --no-pin (no taskset), --noise=cores (default 0.15), --retries=n (default 2),
 // --pairs=n (default 30), --pair-seconds=s (default 1), --pair-blocks=n (fresh
 // server processes per target, default 6), --no-scrape,
-// --pair=a:b (also measure a − b in paired slices and print it; repeatable).
+// --pair=a:b (also measure a − b in paired slices and print it; repeatable),
+// --traceparent (every other request carries a valid traceparent, as calls
+// between services do; off by default, so the figures compare with earlier runs').
 // Only a full, unprofiled run writes docs/benchmarks.md unless --out is given.
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
@@ -29,7 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startServer, URL_PATH } from './server-client.mjs';
+import { HALF_TRACED, startServer, URL_PATH } from './server-client.mjs';
 import { profileTime } from './profile.mjs';
 import { decide, leastNoisy, signed } from './rounds.mjs';
 import { median, medianInterval } from './stats.mjs';
@@ -82,6 +84,7 @@ function options() {
       'pair-seconds': { type: 'string' },
       'pair-blocks': { type: 'string' },
       pair: { type: 'string', multiple: true },
+      traceparent: { type: 'boolean', default: false },
     },
   });
   const base = values.quick ? QUICK : DEFAULTS;
@@ -116,6 +119,7 @@ function options() {
     pairBlocks: Math.round(num('pair-blocks', 'BENCH_PAIR_BLOCKS')),
     extraPairs,
     variants,
+    traceparent: values.traceparent,
     // A partial or profiled run must not overwrite the full table in docs/; it
     // writes only where --out says.
     write: !values['no-write'] && !values.quick && (values.out !== undefined || (only === undefined && values.profile === undefined)),
@@ -167,12 +171,12 @@ async function startVariant(variant, profileDir, pin) {
   return { variant, ...(await startServer(variant.name, { pin, nodeArgs })) };
 }
 
-async function load(server, seconds, connections) {
+async function load(server, seconds, { connections, traceparent }) {
   const before = await server.stats();
   const machineBefore = machineCpuUs();
   const selfBefore = process.cpuUsage();
   const wallBefore = performance.now();
-  const result = await autocannon({ url: server.url, duration: seconds, connections, pipelining: 1 });
+  const result = await autocannon({ url: server.url, duration: seconds, connections, pipelining: 1, ...(traceparent ? { requests: HALF_TRACED } : {}) });
   const wallUs = (performance.now() - wallBefore) * 1000;
   const self = process.cpuUsage(selfBefore);
   const machineAfter = machineCpuUs();
@@ -201,7 +205,7 @@ async function load(server, seconds, connections) {
 
 /** One round of one variant, repeated while another process took more than `noise` cores. */
 async function measure(server, opts) {
-  const { best, attempts } = await leastNoisy(() => load(server, opts.duration, opts.connections), opts);
+  const { best, attempts } = await leastNoisy(() => load(server, opts.duration, opts), opts);
   return { ...best, attempts };
 }
 
@@ -236,15 +240,15 @@ async function paired(candidate, reference, opts) {
     const c = await startVariant(candidate, undefined, opts.pin);
     const r = await startVariant(reference, undefined, opts.pin);
     try {
-      await load(c, opts.warmup, opts.connections);
-      await load(r, opts.warmup, opts.connections);
+      await load(c, opts.warmup, opts);
+      await load(r, opts.warmup, opts);
       const inBlock = [];
       const rpsInBlock = [];
       for (let i = 0; i < perBlock; i++) {
         const { best } = await leastNoisy(async () => {
           const [first, second] = i % 2 === 0 ? [c, r] : [r, c];
-          const a = await load(first, opts.pairSeconds, opts.connections);
-          const b = await load(second, opts.pairSeconds, opts.connections);
+          const a = await load(first, opts.pairSeconds, opts);
+          const b = await load(second, opts.pairSeconds, opts);
           const [ca, ra] = first === c ? [a, b] : [b, a];
           return { diff: ca.cpuUs - ra.cpuUs, rps: ca.rps / ra.rps, other: Math.max(ca.other ?? 0, ra.other ?? 0) };
         }, opts);
@@ -386,7 +390,6 @@ function printPair(a, b, pair) {
 function markdownTable(head, body) {
   return [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
 }
-
 
 function table(rows) {
   const head = ['Variant', 'server CPU µs/req (median)', 'min–max', 'of which kernel', 'over bare Express (same major)', 'KB allocated/req', 'RSS after load (MB)', 'req/s (median)', '× bare Express', 'p99 ms', 'failed'];
@@ -570,8 +573,7 @@ ${versions().map((v) => `- ${v}`).join('\n')}
   fresh pair of processes gives one ratio (the variant's RSS over its reference's, after the
   block's pairs), and the interval is over the ${opts.pairBlocks} ratios. A single process per variant is
   not enough: V8 sizes each process's young generation from what it has seen and keeps it.
-- Requests carry no \`traceparent\`, so every request starts a new trace (the id
-  generation path); extraction still runs on every request.
+${opts.traceparent ? '- Every other request carries a valid `traceparent` (`--traceparent`): half continue a trace, half start one.' : '- Requests carry no `traceparent`, so every request starts a new trace (the id\n  generation path); extraction still runs on every request. `--traceparent` sends one on every other request.'}
 
 Per round: server CPU µs/req, other processes' CPU in cores, 1-minute load average, tries:
 
@@ -579,7 +581,8 @@ ${noiseTable(opts, rounds)}
 
 ${existsSync(FINDINGS) ? `${readFileSync(FINDINGS, 'utf8').trim()}\n\n` : ''}Rerun: \`npm run bench\` (about ${Math.ceil((opts.variants.length * (opts.warmup + opts.rounds * opts.duration) + new Set(targets.filter((t) => t.blocks || t.ratioBlocks).map((t) => pairKey(t.variant, t.against))).size * opts.pairBlocks * 2 * (opts.warmup + Math.round(opts.pairs / opts.pairBlocks) * opts.pairSeconds) + (opts.scrape ? 60 : 0)) / 60 + 0.5)} min without repeats). Flags: \`--duration=s --rounds=n --connections=n --warmup=s --pairs=n --pair-seconds=s --pair-blocks=n\`,
 \`--only=a,b\`, \`--quick\` (smoke run, writes nothing), \`--profile=<variant>\` (CPU-profiles that
-variant's process and prints where the time goes), \`--no-pin\`, \`--noise=cores\`, \`--retries=n\`, \`--no-scrape\`.
+variant's process and prints where the time goes), \`--no-pin\`, \`--noise=cores\`, \`--retries=n\`, \`--no-scrape\`,
+\`--traceparent\` (every other request continues a trace).
 Runs with \`--only\` or \`--profile\` write only to \`--out=path\`.
 `;
 }
@@ -605,13 +608,13 @@ async function main() {
   const loadBefore = loadavg1();
   const profileDir = opts.profile ? mkdtempSync(path.join(os.tmpdir(), 'throughline-prof-')) : undefined;
   console.log(
-    `throughline bench: ${opts.variants.length} variants, ${opts.rounds} round(s) × ${opts.duration} s, ${opts.connections} connections, warmup ${opts.warmup} s, ${opts.pin ? 'pinned' : 'not pinned'}, Node.js ${process.version}`,
+    `throughline bench: ${opts.variants.length} variants, ${opts.rounds} round(s) × ${opts.duration} s, ${opts.connections} connections${opts.traceparent ? ' (half with a traceparent)' : ''}, warmup ${opts.warmup} s, ${opts.pin ? 'pinned' : 'not pinned'}, Node.js ${process.version}`,
   );
   const servers = [];
   let profiledCpuUs = 0;
   try {
     for (const v of opts.variants) servers.push(await startVariant(v, v.name === opts.profile ? profileDir : undefined, opts.pin));
-    for (const s of servers) await load(s, opts.warmup, opts.connections);
+    for (const s of servers) await load(s, opts.warmup, opts);
     const rounds = [];
     for (let r = 0; r < opts.rounds; r++) {
       const round = {};
