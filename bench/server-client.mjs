@@ -8,7 +8,7 @@ import { once } from 'node:events';
 const SERVER = new URL('./server.mjs', import.meta.url);
 export const URL_PATH = '/users/42';
 /** A valid, sampled traceparent, as a calling service sends it. */
-export const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 /**
  * autocannon `requests` for load in which every other request continues a
  * trace and the others start one (each connection cycles through them), so
