@@ -12,10 +12,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const INTERNAL = new Set(['(idle)', '(program)', '(garbage collector)', '(root)']);
+// V8's pseudo-frames: their time is V8's, not any caller's.
+const INTERNAL = new Set(['(program)', '(garbage collector)', '(root)']);
 // The context plumbing a middleware calls for `context.with()`: its time is the caller's.
 const CALLERS = new Set(['@opentelemetry/api', '@opentelemetry/context-async-hooks']);
 const LOADER = 'node:internal/modules/';
+// The last one in a path: a package's own dependency is its own owner.
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
 /**
  * Who owns a frame's code, or undefined for Node's internals, V8's natives,
@@ -27,9 +30,9 @@ const LOADER = 'node:internal/modules/';
 export function ownerOf(url, root) {
   if (!url.startsWith('file:')) return undefined;
   const file = fileURLToPath(url);
-  const modules = file.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+  const modules = file.lastIndexOf(NODE_MODULES);
   if (modules >= 0) {
-    const [scope, name] = file.slice(modules + 14).split(path.sep);
+    const [scope, name] = file.slice(modules + NODE_MODULES.length).split(path.sep);
     const pkg = scope.startsWith('@') ? `${scope}/${name}` : scope;
     return CALLERS.has(pkg) ? undefined : pkg;
   }
