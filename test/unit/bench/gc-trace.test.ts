@@ -31,9 +31,14 @@ describe('bench gc trace (npm run bench:gc)', function () {
     assert.ok(full[0]!.pauseMs > 0, `full pause ${full[0]!.pauseMs}`);
   });
 
-  it('reads the fields of one line exactly, and nothing from other lines', function () {
+  it('reads the fields of one line exactly, in both formats, and nothing from other lines', function () {
     assert.deepEqual(gcOf('[1:0x1:0]  45 ms: pause=1.9 mutator=38.3 gc=s reduce_memory=0 promoted=399264 semi_space_copied=5'), { kind: 'scavenge', pauseMs: 1.9, promoted: 399264 });
     assert.deepEqual(gcOf('[1:0x1:0]  90 ms: pause=7.25 mutator=2.0 gc=mc reduce_memory=0 promoted=12'), { kind: 'full', pauseMs: 7.25, promoted: 0 });
+    // Node 26 (V8 14) prints the same fields as JSON.
+    assert.deepEqual(gcOf('[1:0x1:0]  43 ms: GC: {"pause":3.656,"mutator":33.1,"gc":"s","reduce_memory":false,"promoted":104296,"stack":true}'), { kind: 'scavenge', pauseMs: 3.656, promoted: 104296 });
+    assert.deepEqual(gcOf('[1:0x1:0]  95 ms: GC: {"pause":7.5,"gc":"mc","promoted":12}'), { kind: 'full', pauseMs: 7.5, promoted: 0 });
+    assert.equal(gcOf('[1:0x1:0]  96 ms: GC: {"pause":1.0,"gc":"ms"}'), undefined, 'a minor mark-sweep is neither');
+    assert.equal(gcOf('[1:0x1:0]  97 ms: GC: {"pause":1.0,"gc":"s"'), undefined, 'a cut JSON line is no collection');
     assert.equal(gcOf('listening on 127.0.0.1:8080'), undefined);
     assert.equal(gcOf('[1:0x1:0]  91 ms: pause=0.1 gc=mmc '), undefined, 'a kind it does not know is not counted as either');
   });
