@@ -1,7 +1,8 @@
 // Starts one bench variant's server (bench/server.mjs) as a child process and
 // talks to it over IPC: the port it listens on, its CPU and allocation
-// counters ('stats'), and a clean stop. Shared by bench/run.mjs and bench/gc.mjs
-// so both start, pin and read a server the same way.
+// counters ('stats'), and a clean stop. Shared by bench/run.mjs, bench/gc.mjs
+// and the bench's tests (test/helpers/bench-server.ts), so all start, pin and
+// read a server the same way.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 
@@ -39,6 +40,8 @@ export async function startServer(name, { pin = false, nodeArgs = [], stdout = '
     child,
     port: message.port,
     url: `http://127.0.0.1:${message.port}${URL_PATH}`,
+    /** The Express version the variant runs on, or undefined for one that imports its own. */
+    expressVersion: message.expressVersion,
     async stats() {
       child.send('stats');
       for (;;) {
@@ -47,6 +50,7 @@ export async function startServer(name, { pin = false, nodeArgs = [], stdout = '
       }
     },
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       child.send('stop');
       await exited;

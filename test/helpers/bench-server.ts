@@ -1,36 +1,29 @@
-// Drives one bench/server.mjs variant in its own process, as `npm run bench`
-// does: start it, ask for its counters, stop it.
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Starts one bench/server.mjs variant in its own process through the bench's
+// own client (bench/server-client.mjs), so the tests start, read and stop a
+// variant exactly as `npm run bench` does; and the trace checks the variant
+// tests share.
+import assert from 'node:assert/strict';
+import { startServer, type BenchServer } from '../../bench/server-client.mjs';
 
-const SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/server.mjs');
+export const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 
-/** What a variant's server reports about itself. */
-export interface BenchStats {
-  rss: number;
-  cpuUs: number;
-  allocatedBytes?: number;
-  spans?: number;
+/** A variant's server, plain Node.js on the .mjs files (without this suite's tsx loader), and its base URL. */
+export async function startBenchServer(name: string): Promise<BenchServer & { base: string }> {
+  const server = await startServer(name);
+  return Object.assign(server, { base: `http://127.0.0.1:${server.port}` });
 }
 
-export async function startBenchServer(name: string): Promise<{ child: ChildProcess; base: string; expressVersion: string | undefined }> {
-  // execArgv [] : plain Node.js on the .mjs files, without this suite's tsx loader.
-  const child = fork(SERVER, [name], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = (await once(child, 'message')) as [{ port: number; expressVersion?: string }];
-  return { child, base: `http://127.0.0.1:${message.port}`, expressVersion: message.expressVersion };
-}
-
-export async function benchStats(child: ChildProcess): Promise<BenchStats> {
-  child.send('stats');
-  const [reply] = (await once(child, 'message')) as [{ stats: BenchStats }];
-  return reply.stats;
-}
-
-export async function stopBenchServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.send('stop');
-  await exited;
+/**
+ * A valid incoming traceparent reaches the handler (the JSON `requestId` it
+ * answers is the trace id), and a malformed one starts a new trace. Two
+ * requests; returns the continued one's response, its body read.
+ */
+export async function assertContinuesTrace(base: string): Promise<Response> {
+  const continued = await fetch(`${base}/users/9`, { headers: { traceparent: `00-${TRACE_ID}-b7ad6b7169203331-01` } });
+  assert.equal(((await continued.json()) as { requestId: string }).requestId, TRACE_ID);
+  const malformed = await fetch(`${base}/users/9`, { headers: { traceparent: `00-${TRACE_ID}-zz-01` } });
+  const fresh = ((await malformed.json()) as { requestId: string }).requestId;
+  assert.match(fresh, /^[0-9a-f]{32}$/);
+  assert.notEqual(fresh, TRACE_ID, 'a malformed traceparent starts a new trace');
+  return continued;
 }
