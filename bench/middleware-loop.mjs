@@ -1,4 +1,4 @@
-// node bench/middleware-loop.mjs <noop|floor|throughline|floor-spans|throughline-metrics> [iterations] [--read=getter|direct]
+// node bench/middleware-loop.mjs <noop|floor|throughline|floor-spans|throughline-metrics> [iterations] [--read=getter|direct] [--traceparent]
 // node --min-semi-space-size=256 --max-semi-space-size=256 bench/middleware-loop.mjs <…> --bytes
 // The synchronous cost of one middleware call, without a server: each
 // iteration builds a real IncomingMessage and ServerResponse (no socket I/O),
@@ -9,13 +9,15 @@
 // (`taskset -c 1`) and compare variants in the same minute. With --bytes it
 // prints the bytes allocated per call instead: 10,000 calls in a young
 // generation big enough that no GC runs (the semi-space flags above), so the
-// heap's growth is exactly what they allocated.
+// heap's growth is exactly what they allocated. With --traceparent every other
+// call carries a valid `traceparent`, as `npm run bench -- --traceparent` sends.
 import { context, trace } from '@opentelemetry/api';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
+import { HALF_TRACED } from './server-client.mjs';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { read: { type: 'string', default: 'getter' }, bytes: { type: 'boolean', default: false } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { read: { type: 'string', default: 'getter' }, bytes: { type: 'boolean', default: false }, traceparent: { type: 'boolean', default: false } } });
 const [which = 'throughline', count = '200000'] = positionals;
 const N = Number(count);
 const direct = () => trace.getSpanContext(context.active()).traceId;
@@ -49,11 +51,13 @@ if (which === 'noop') {
 }
 
 const socket = new Socket();
+let calls = 0;
 function once() {
   const req = new IncomingMessage(socket);
   req.method = 'GET';
   req.url = '/users/42';
   req.headers = { host: 'localhost:3000', 'user-agent': 'autocannon', accept: '*/*' };
+  if (values.traceparent && ++calls % 2 === 0) req.headers.traceparent = HALF_TRACED[0].headers.traceparent;
   const res = new ServerResponse(req);
   let id;
   middleware(req, res, () => {

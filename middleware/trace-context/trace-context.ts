@@ -21,7 +21,6 @@ import {
   ATTR_HTTP_ROUTE,
 } from '@opentelemetry/semantic-conventions';
 import { randomUUID } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { ensureContextManager } from '../../src/context/context-manager.js';
 import { createRequestState, requestContextOf } from '../../src/context/request-store.js';
@@ -35,6 +34,7 @@ import { httpServerInstruments, serverErrorType, type ActiveRequestSlot, type Ht
 import { ensureLifecycleMetrics } from '../../src/telemetry/lifecycle-metrics.js';
 import { requestAttributes, schemeOf } from './attributes.js';
 import { createAdopter } from './adopt.js';
+import { emitIn } from './emit-in.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import { resolveTraceContextOptions, type ResolvedTraceContextOptions, type TraceContextOptions } from './options.js';
 import { routeFromRequest, trackRoute } from './route.js';
@@ -264,26 +264,6 @@ function bindRequest(
 function serverTimingTrace(spanContext: SpanContext): string {
   const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0');
   return `trace;desc=00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
-}
-
-// Node emits req's 'data'/'end'/'close' (body parsers resume the chain from
-// them) and res's 'finish'/'close' from socket callbacks, in the socket's
-// async context, not the request's (no trace at all, or an earlier request's
-// when the socket was created inside one). Running the emitter's emit() in the request's
-// context puts every listener there, whenever it was added. It costs one
-// property and one closure; the API's context.bind(ctx, emitter) on both
-// wraps six methods each and keeps listener maps, and measured about 10 µs a
-// request more (bench/findings.md).
-type Emit = (this: EventEmitter, event: string | symbol, ...args: unknown[]) => boolean;
-
-function emitIn(ctx: Context, emitter: EventEmitter): void {
-  const emit = (emitter as { emit: Emit }).emit;
-  emitter.emit = function emitInRequestContext(this: EventEmitter, event: string | symbol, ...args: unknown[]): boolean {
-    // Entering a context costs a new async context frame: skip it for events
-    // nobody listens to and for those already emitted in the request's context.
-    if (this.listenerCount(event) === 0 || context.active() === ctx) return emit.call(this, event, ...args);
-    return context.with(ctx, () => emit.call(this, event, ...args));
-  };
 }
 
 // --- Step 4: end the request, exactly once ----------------------------------

@@ -35,6 +35,8 @@ export interface ProcessState {
   lastHost: { host: string; scheme: string; parsed: [string, number] | undefined } | undefined;
   /** The diag logger setupTelemetry() registered while the application had none (src/internal/stderr-diag.ts). */
   stderrDiag: unknown;
+  /** Node's own `clearIncoming` 'end' listener, once seen (middleware/trace-context/emit-in.ts). */
+  nodeClearIncoming: ((...args: unknown[]) => unknown) | undefined;
 }
 
 /** Size of the id pool: refilled with one randomFillSync every few hundred ids. */
@@ -54,6 +56,7 @@ function createProcessState(): ProcessState {
     idPool: { bytes: Buffer.allocUnsafe(ID_POOL_BYTES), offset: ID_POOL_BYTES },
     lastHost: undefined,
     stderrDiag: undefined,
+    nodeClearIncoming: undefined,
   };
 }
 

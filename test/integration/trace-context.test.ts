@@ -460,6 +460,52 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
       }
     });
 
+    // Node adds its own clearIncoming to a request's 'end' when the response
+    // finishes first (a GET nobody read); 'end' then comes from the socket.
+    // The wrapper leaves that one listener where Node emits it and enters the
+    // request's context whenever anything else listens (emit-in.ts).
+    it("enters the request's context for a GET's late 'end' only when the application listens to it", async () => {
+      const app = express();
+      const ends: { listeners: string[]; traceId: string | undefined; heard?: string | undefined }[] = [];
+      const done = { plain: Promise.withResolvers<void>(), listened: Promise.withResolvers<void>() };
+      // Mounted first, so its emit() is the one traceContext()'s wrapper calls: it sees the context the wrapper chose.
+      app.use((req, _res, next) => {
+        const emit = req.emit.bind(req);
+        req.emit = (event: string | symbol, ...args: unknown[]) => {
+          if (event !== 'end') return emit(event, ...args);
+          ends.push({ listeners: req.rawListeners('end').map((f) => f.name), traceId: tryGetTraceContext()?.traceId });
+          const result = emit(event, ...args);
+          setImmediate(() => (req.url === '/listened' ? done.listened : done.plain).resolve());
+          return result;
+        };
+        next();
+      });
+      app.use(traceContext());
+      app.get('/plain', (_req, res) => void res.send('ok'));
+      app.get('/listened', (req, res) => {
+        // Added after Node's own, so the event has two listeners; named like Node's on purpose.
+        res.on('finish', () =>
+          req.on('end', function clearIncoming() {
+            ends.at(-1)!.heard = tryGetTraceContext()?.traceId;
+          }),
+        );
+        res.send('ok');
+      });
+      const server = await listen(app);
+      try {
+        await request(server.url).get('/plain').set('traceparent', TRACEPARENT).expect(200);
+        await done.plain.promise;
+        await request(server.url).get('/listened').set('traceparent', TRACEPARENT).expect(200);
+        await done.listened.promise;
+      } finally {
+        await server.close();
+      }
+      assert.deepEqual(ends, [
+        { listeners: ['clearIncoming'], traceId: undefined },
+        { listeners: ['clearIncoming', 'clearIncoming'], traceId: TRACE_ID, heard: TRACE_ID },
+      ]);
+    });
+
     it('ends the span exactly once and marks a client abort', async () => {
       const app = express();
       app.use(traceContext());

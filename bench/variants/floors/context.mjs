@@ -30,11 +30,26 @@ function id(bytes) {
   return pool.toString('hex', offset - bytes, offset);
 }
 
+// Node's own 'end' listener, added when a response finishes before its
+// request was read, needs no context; traceContext() skips it
+// (middleware/trace-context/emit-in.ts), so the floor does too.
+let nodeClearIncoming;
+function onlyNodeClearIncoming(emitter) {
+  const [listener] = emitter.rawListeners('end');
+  if (listener !== undefined && listener === nodeClearIncoming) return true;
+  if (nodeClearIncoming !== undefined || listener?.name !== 'clearIncoming' || !String(listener).includes('parser.incoming')) return false;
+  nodeClearIncoming = listener;
+  return true;
+}
+
 /** Runs `emitter`'s emit() in `ctx` for events with listeners (shared with the spans floor). */
 export function emitIn(ctx, emitter) {
   const emit = emitter.emit;
   emitter.emit = function (event, ...args) {
-    if (this.listenerCount(event) === 0 || context.active() === ctx) return emit.call(this, event, ...args);
+    const listeners = this.listenerCount(event);
+    if (listeners === 0 || context.active() === ctx || (listeners === 1 && event === 'end' && onlyNodeClearIncoming(this))) {
+      return emit.call(this, event, ...args);
+    }
     return context.with(ctx, () => emit.call(this, event, ...args));
   };
 }
