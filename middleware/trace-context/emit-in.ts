@@ -29,13 +29,15 @@ export function emitIn(ctx: Context, emitter: EventEmitter): void {
 // When a response finishes before its request was read to the end (every GET
 // whose empty body nobody read), Node's resOnFinish() (lib/_http_server.js)
 // adds its own `clearIncoming` to the request's 'end', which then comes from
-// the socket in a later tick, outside the request's context: the wrapper
-// entered the context for that listener alone on 100 of 100 bench requests.
+// the socket in a later tick, outside the request's context on Node 22 and 24
+// (Node 26 emits it in the context that resumed the request, so the wrapper
+// already passed it through there): the wrapper entered the context for that
+// listener alone on 100 of 100 bench requests.
 // It only lets the parser drop the request (`parser.incoming = null`), runs no
 // code of the application's and needs no context, so it runs where Node emits
 // it. Measured with `npm run bench:instructions -- --only=throughline-context`
 // (Node 24.21, 2 runs each): 254,754 and 254,631 instructions a request
-// before, 251,069 and 251,071 after.
+// before, 251,356 and 251,510 after (bench/findings.md, 2026-12-03, evening).
 
 /**
  * Whether Node's `clearIncoming` is the only listener of `emitter`'s 'end'.

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, propagation, trace, type Context } from '@opentelemetry/api';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, request as httpRequest } from 'node:http';
@@ -461,19 +461,24 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
     });
 
     // Node adds its own clearIncoming to a request's 'end' when the response
-    // finishes first (a GET nobody read); 'end' then comes from the socket.
-    // The wrapper leaves that one listener where Node emits it and enters the
-    // request's context whenever anything else listens (emit-in.ts).
+    // finishes first (a GET nobody read); 'end' then comes from the socket
+    // (outside the request's context on Node 22 and 24; Node 26 already emits
+    // it in the context that resumed the request). The wrapper leaves that one
+    // listener where Node emits it and enters the request's context whenever
+    // anything else listens (emit-in.ts).
     it("enters the request's context for a GET's late 'end' only when the application listens to it", async () => {
       const app = express();
-      const ends: { listeners: string[]; traceId: string | undefined; heard?: string | undefined }[] = [];
+      type End = { listeners: string[]; entered: boolean; traceId: string | undefined; heard?: string | undefined };
+      const ends: End[] = [];
+      const outer: Context[] = [];
       const done = { plain: Promise.withResolvers<void>(), listened: Promise.withResolvers<void>() };
-      // Mounted first, so its emit() is the one traceContext()'s wrapper calls: it sees the context the wrapper chose.
+      // Mounted before traceContext(), so its emit() is the one the wrapper calls: it sees the context the wrapper chose.
       app.use((req, _res, next) => {
         const emit = req.emit.bind(req);
         req.emit = (event: string | symbol, ...args: unknown[]) => {
           if (event !== 'end') return emit(event, ...args);
-          ends.push({ listeners: req.rawListeners('end').map((f) => f.name), traceId: tryGetTraceContext()?.traceId });
+          const listeners = req.rawListeners('end').map((f) => f.name);
+          ends.push({ listeners, entered: context.active() !== outer.at(-1), traceId: tryGetTraceContext()?.traceId });
           const result = emit(event, ...args);
           setImmediate(() => (req.url === '/listened' ? done.listened : done.plain).resolve());
           return result;
@@ -481,6 +486,15 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
         next();
       });
       app.use(traceContext());
+      // Mounted after: it sees the context 'end' arrives in, before the wrapper.
+      app.use((req, _res, next) => {
+        const emit = req.emit.bind(req);
+        req.emit = (event: string | symbol, ...args: unknown[]) => {
+          if (event === 'end') outer.push(context.active());
+          return emit(event, ...args);
+        };
+        next();
+      });
       app.get('/plain', (_req, res) => void res.send('ok'));
       app.get('/listened', (req, res) => {
         // Added after Node's own, so the event has two listeners; named like Node's on purpose.
@@ -500,9 +514,11 @@ for (const { name, express, major } of EXPRESS_VARIANTS) {
       } finally {
         await server.close();
       }
+      assert.equal(outer.length, 2);
+      const listenedEnteredByWrapper = trace.getSpanContext(outer[1]!)?.traceId !== TRACE_ID;
       assert.deepEqual(ends, [
-        { listeners: ['clearIncoming'], traceId: undefined },
-        { listeners: ['clearIncoming', 'clearIncoming'], traceId: TRACE_ID, heard: TRACE_ID },
+        { listeners: ['clearIncoming'], entered: false, traceId: trace.getSpanContext(outer[0]!)?.traceId },
+        { listeners: ['clearIncoming', 'clearIncoming'], entered: listenedEnteredByWrapper, traceId: TRACE_ID, heard: TRACE_ID },
       ]);
     });
 
