@@ -19,7 +19,8 @@ export function emitIn(ctx: Context, emitter: EventEmitter): void {
     // Entering a context costs a new async context frame: skip it for events
     // nobody listens to, for those already emitted in the request's context,
     // and for an 'end' only Node itself listens to.
-    if (this.listenerCount(event) === 0 || context.active() === ctx || (event === 'end' && onlyNodeClearIncoming(this))) {
+    const listeners = this.listenerCount(event);
+    if (listeners === 0 || context.active() === ctx || (listeners === 1 && event === 'end' && isNodeClearIncoming(this.rawListeners('end')[0]))) {
       return emit.call(this, event, ...args);
     }
     return context.with(ctx, () => emit.call(this, event, ...args));
@@ -40,24 +41,20 @@ export function emitIn(ctx: Context, emitter: EventEmitter): void {
 // before, 251,356 and 251,510 after (bench/findings.md, 2026-12-03, evening).
 
 /**
- * Whether Node's `clearIncoming` is the only listener of `emitter`'s 'end'.
- * Recognised once by its name and its body, then by identity, so an
- * application's function of the same name still runs in the request's context.
+ * Whether `listener` is Node's own `clearIncoming`. Recognised once by its
+ * name and its body, then by identity, so an application's function of the
+ * same name still runs in the request's context.
  */
-export function onlyNodeClearIncoming(emitter: EventEmitter): boolean {
-  if (emitter.listenerCount('end') !== 1) return false;
-  const [listener] = emitter.rawListeners('end');
+export function isNodeClearIncoming(listener: unknown): boolean {
   const state = processState();
-  if (listener !== undefined && listener === state.nodeClearIncoming) return true;
-  if (state.nodeClearIncoming !== undefined || !isNodeClearIncoming(listener)) return false;
-  state.nodeClearIncoming = listener;
+  if (state.nodeClearIncoming !== undefined) return listener === state.nodeClearIncoming;
+  if (
+    typeof listener !== 'function' ||
+    listener.name !== 'clearIncoming' ||
+    !Function.prototype.toString.call(listener).includes('parser.incoming')
+  ) {
+    return false;
+  }
+  state.nodeClearIncoming = listener as (...args: unknown[]) => unknown;
   return true;
-}
-
-function isNodeClearIncoming(listener: unknown): listener is (...args: unknown[]) => unknown {
-  return (
-    typeof listener === 'function' &&
-    listener.name === 'clearIncoming' &&
-    Function.prototype.toString.call(listener).includes('parser.incoming')
-  );
 }

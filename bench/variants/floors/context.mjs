@@ -34,10 +34,9 @@ function id(bytes) {
 // request was read, needs no context; traceContext() skips it
 // (middleware/trace-context/emit-in.ts), so the floor does too.
 let nodeClearIncoming;
-function onlyNodeClearIncoming(emitter) {
-  const [listener] = emitter.rawListeners('end');
-  if (listener !== undefined && listener === nodeClearIncoming) return true;
-  if (nodeClearIncoming !== undefined || listener?.name !== 'clearIncoming' || !String(listener).includes('parser.incoming')) return false;
+function isNodeClearIncoming(listener) {
+  if (nodeClearIncoming !== undefined) return listener === nodeClearIncoming;
+  if (listener?.name !== 'clearIncoming' || !String(listener).includes('parser.incoming')) return false;
   nodeClearIncoming = listener;
   return true;
 }
@@ -47,7 +46,7 @@ export function emitIn(ctx, emitter) {
   const emit = emitter.emit;
   emitter.emit = function (event, ...args) {
     const listeners = this.listenerCount(event);
-    if (listeners === 0 || context.active() === ctx || (listeners === 1 && event === 'end' && onlyNodeClearIncoming(this))) {
+    if (listeners === 0 || context.active() === ctx || (listeners === 1 && event === 'end' && isNodeClearIncoming(this.rawListeners('end')[0]))) {
       return emit.call(this, event, ...args);
     }
     return context.with(ctx, () => emit.call(this, event, ...args));
