@@ -19,7 +19,10 @@ interface RouteTracker {
 }
 
 function templateOf(concrete: string, params: unknown): string {
-  if (params === null || typeof params !== 'object') return concrete;
+  // '' is the app's own router (no mount): nothing in it to replace, and no
+  // map to build (884 bytes a request on the fallback path, `bench/middleware-loop.mjs
+  // throughline-metrics --app --bare-layers --bytes`).
+  if (concrete === '' || params === null || typeof params !== 'object') return concrete;
   const byValue = new Map<string, string>();
   for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
     if (typeof value === 'string' && value !== '' && !byValue.has(value)) byValue.set(value, name);

@@ -104,9 +104,12 @@ export function traceContext(options?: TraceContextOptions) {
     const onClose = () => endRequest(request, req, res, !res.writableFinished);
     request.onFinish = onFinish;
     request.onClose = onClose;
-    // Registered before binding: these two need no context.
-    res.once('finish', onFinish);
-    res.once('close', onClose);
+    // Registered before binding: these two need no context. `on`, not
+    // `once`: endRequest() removes both itself, and `once` wrapped each in a
+    // state object and a bound function (12,469 → 12,093 bytes a traced
+    // request, `bench/middleware-loop.mjs throughline-metrics --bytes`).
+    res.on('finish', onFinish);
+    res.on('close', onClose);
     // startServerSpan() checked the span's ids.
     bindRequest(parent.context, request.span, true, requestId, opts, req, res, next);
   };
