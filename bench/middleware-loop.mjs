@@ -1,4 +1,4 @@
-// node bench/middleware-loop.mjs <noop|floor|throughline|floor-spans|throughline-metrics> [iterations] [--read=getter|direct] [--traceparent]
+// node bench/middleware-loop.mjs <noop|floor|throughline|floor-spans|throughline-metrics> [iterations] [--read=getter|direct] [--traceparent] [--app [--bare-layers]]
 // node --min-semi-space-size=256 --max-semi-space-size=256 bench/middleware-loop.mjs <…> --bytes
 // The synchronous cost of one middleware call, without a server: each
 // iteration builds a real IncomingMessage and ServerResponse (no socket I/O),
@@ -11,13 +11,24 @@
 // generation big enough that no GC runs (the semi-space flags above), so the
 // heap's growth is exactly what they allocated. With --traceparent every other
 // call carries a valid `traceparent`, as `npm run bench -- --traceparent` sends.
+// With --app each iteration runs the variant's whole Express app instead of its
+// middleware alone: the router, every layer the request passes (with what the
+// variant does in each), the route's handler and its `res.json()`, then the
+// response's 'finish' and 'close' as Node emits them after the last write. It
+// is what the server does for a request minus the socket and the parser, so
+// the difference between two variants here is their own synchronous work
+// (and its garbage collection, in the median). `noop` is then bare Express.
+// --bare-layers puts the router's own Layer methods back after the first call,
+// so a variant that hooks them (throughline, for the route and for errors)
+// runs without its per-layer hooks: the difference is what they cost.
 import { context, trace } from '@opentelemetry/api';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { HALF_TRACED } from './server-client.mjs';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { read: { type: 'string', default: 'getter' }, bytes: { type: 'boolean', default: false }, traceparent: { type: 'boolean', default: false } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { read: { type: 'string', default: 'getter' }, bytes: { type: 'boolean', default: false }, traceparent: { type: 'boolean', default: false }, app: { type: 'boolean', default: false }, 'bare-layers': { type: 'boolean', default: false } } });
+if (values['bare-layers'] && !values.app) throw new TypeError('Expected `--bare-layers` with `--app`: only the app runs through the router');
 const [which = 'throughline', count = '200000'] = positionals;
 const N = Number(count);
 const direct = () => trace.getSpanContext(context.active()).traceId;
@@ -32,14 +43,17 @@ const MODES = {
 };
 
 let middleware;
+let app;
 let read = direct;
-if (which === 'noop') {
+if (which === 'noop' && values.app) {
+  app = (await (await import('./variants/express.mjs')).start()).server.listeners('request')[0];
+} else if (which === 'noop') {
   middleware = (_req, _res, next) => next();
   read = () => 'none';
 } else if (MODES[which] !== undefined) {
   const [file, layerName, reader] = MODES[which];
   const { server } = await (await import(file)).start();
-  const app = server.listeners('request')[0];
+  app = server.listeners('request')[0];
   middleware = app.router.stack.find((layer) => layer.name === layerName).handle;
   if (reader !== 'getter') read = reader;
   else if (values.read === 'getter') {
@@ -59,6 +73,14 @@ function once() {
   req.headers = { host: 'localhost:3000', 'user-agent': 'autocannon', accept: '*/*' };
   if (values.traceparent && ++calls % 2 === 0) req.headers.traceparent = HALF_TRACED[0].headers.traceparent;
   const res = new ServerResponse(req);
+  if (values.app) {
+    app(req, res);
+    if (!res.writableEnded) throw new Error(`${which}: the app did not answer synchronously (is BENCH_HANDLER_DELAY_MS set?)`);
+    // Without a socket the response's writes stay queued: emit what Node would.
+    res.emit('finish');
+    res.emit('close');
+    return res.statusCode;
+  }
   let id;
   middleware(req, res, () => {
     id = read();
@@ -68,9 +90,18 @@ function once() {
   return id;
 }
 
+if (values['bare-layers']) {
+  // No request has run yet: the Layer prototype still has the router's methods.
+  const proto = Object.getPrototypeOf(app.router.stack[0]);
+  const own = { handleRequest: proto.handleRequest, handleError: proto.handleError };
+  once();
+  if (proto.handleRequest === own.handleRequest) throw new Error(`${which} does not hook the router's layers: --bare-layers changes nothing`);
+  Object.assign(proto, own);
+}
 for (let i = 0; i < 50_000; i++) once();
 if (values.bytes) {
-  const calls = 10_000;
+  // A whole app allocates about 20 KB a call, twice what a middleware does.
+  const calls = values.app ? 4_000 : 10_000;
   const sizes = [];
   for (let r = 0; r < 5; r++) {
     const before = process.memoryUsage().heapUsed;

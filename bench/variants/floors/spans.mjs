@@ -58,7 +58,8 @@ export async function start({ express = express5 } = {}) {
       'user_agent.original': req.headers['user-agent'],
     };
     const span = tracer.startSpan(req.method, ATTRIBUTES_AT_END ? { kind: SpanKind.SERVER } : { kind: SpanKind.SERVER, attributes }, parent);
-    res.once('finish', () => {
+    // `on`: a response finishes once, and `once` would add a wrapper.
+    res.on('finish', () => {
       if (ATTRIBUTES_AT_END) span.setAttributes(attributes);
       const route = req.route?.path;
       span.setAttribute('http.route', route);
