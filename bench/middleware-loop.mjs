@@ -14,7 +14,8 @@
 // With --app each iteration runs the variant's whole Express app instead of its
 // middleware alone: the router, every layer the request passes (with what the
 // variant does in each), the route's handler and its `res.json()`, then the
-// response's 'finish' and 'close' as Node emits them after the last write. It
+// response's 'finish' and 'close', which Node emits after the last write
+// (here at once: without a socket there is no tick between them). It
 // is what the server does for a request minus the socket and the parser, so
 // the difference between two variants here is their own synchronous work
 // (and its garbage collection, in the median). `noop` is then bare Express.
