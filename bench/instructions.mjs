@@ -4,7 +4,12 @@
 // else running here (2026-12-02: bare Express 40–72 µs in one run), which
 // hides the few µs the targets are about. An instruction count does not move
 // with the neighbours: the same binary, requests and heap give the same count
-// within a fraction of a percent, so a difference of 1 % is real.
+// within a fraction of a percent, so a difference of 1 % is real. Not so for
+// the span variants: their servers run a full (mark-compact) collection every
+// ~3,000 requests (`npm run bench:gc`), so the window holds one or two of them
+// and the count moved by up to 10 % between passes of one build (307k–334k a
+// request for the spans floor, 2026-12-04): there, only differences well above
+// that spread, or means over many `--repeat`s, say anything.
 //
 // Each variant's server (bench/server.mjs) runs under callgrind; this process
 // drives it with autocannon: a warm-up (so V8 has optimised the hot code), a
@@ -54,7 +59,7 @@ function options() {
   const unknown = only?.filter((n) => !VARIANTS.some((v) => v.name === n)) ?? [];
   if (unknown.length > 0) throw new TypeError(`Unknown variant(s) in --only: ${unknown.join(', ')}`);
   return {
-    variants: only ? VARIANTS.filter((v) => only.includes(v.name)) : VARIANTS,
+    variants: only ? VARIANTS.filter((v) => only.includes(v.name)) : VARIANTS.filter((v) => !v.optIn),
     requests: num('requests'),
     warmup: num('warmup'),
     connections: num('connections'),

@@ -1,4 +1,4 @@
-// node bench/middleware-loop.mjs <noop|floor|throughline|floor-spans|throughline-metrics> [iterations] [--read=getter|direct] [--traceparent] [--app [--bare-layers]]
+// node bench/middleware-loop.mjs <noop|floor|throughline|floor-spans|throughline-metrics> [iterations] [--read=getter|direct] [--traceparent] [--app [--bare-layers]] [--steps=close,layers,state]
 // node --min-semi-space-size=256 --max-semi-space-size=256 bench/middleware-loop.mjs <…> --bytes
 // The synchronous cost of one middleware call, without a server: each
 // iteration builds a real IncomingMessage and ServerResponse (no socket I/O),
@@ -28,9 +28,12 @@ import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { HALF_TRACED } from './server-client.mjs';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { read: { type: 'string', default: 'getter' }, bytes: { type: 'boolean', default: false }, traceparent: { type: 'boolean', default: false }, app: { type: 'boolean', default: false }, 'bare-layers': { type: 'boolean', default: false } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { read: { type: 'string', default: 'getter' }, bytes: { type: 'boolean', default: false }, traceparent: { type: 'boolean', default: false }, app: { type: 'boolean', default: false }, 'bare-layers': { type: 'boolean', default: false }, steps: { type: 'string' } } });
 if (values['bare-layers'] && !values.app) throw new TypeError('Expected `--bare-layers` with `--app`: only the app runs through the router');
 const [which = 'throughline', count = '200000'] = positionals;
+// --steps=close,layers,state: floor-spans with those of throughline's steps (floors/spans.mjs).
+if (values.steps !== undefined && which !== 'floor-spans') throw new TypeError('Expected `--steps` with floor-spans: only that floor has steps');
+const steps = values.steps?.split(',') ?? [];
 const N = Number(count);
 const direct = () => trace.getSpanContext(context.active()).traceId;
 
@@ -53,7 +56,7 @@ if (which === 'noop' && values.app) {
   read = () => 'none';
 } else if (MODES[which] !== undefined) {
   const [file, layerName, reader] = MODES[which];
-  const { server } = await (await import(file)).start();
+  const { server } = await (await import(file)).start({ steps });
   app = server.listeners('request')[0];
   middleware = app.router.stack.find((layer) => layer.name === layerName).handle;
   if (reader !== 'getter') read = reader;

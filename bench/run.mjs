@@ -97,7 +97,7 @@ function options() {
   };
   const only = values.only?.split(',').map((s) => s.trim());
   const wanted = only && VARIANTS.filter((v) => only.includes(v.name));
-  const variants = wanted ? VARIANTS.filter((v) => v.name === BASELINE || wanted.some((w) => w.name === v.name || baselineOf(w) === v.name)) : VARIANTS;
+  const variants = wanted ? VARIANTS.filter((v) => v.name === BASELINE || wanted.some((w) => w.name === v.name || baselineOf(w) === v.name)) : VARIANTS.filter((v) => !v.optIn);
   const unknown = only?.filter((n) => !VARIANTS.some((v) => v.name === n)) ?? [];
   if (unknown.length > 0) throw new TypeError(`Unknown variant(s) in --only: ${unknown.join(', ')}`);
   const extraPairs = (values.pair ?? []).map((p) => p.split(':'));

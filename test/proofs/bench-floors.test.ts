@@ -14,7 +14,18 @@ const FLOORS = VARIANTS.map((v) => v.name).filter((n) => n.startsWith('floor-'))
 
 describe('bench floors (npm run bench)', function () {
   it('finds the floors', function () {
-    assert.deepEqual(FLOORS, ['floor-context', 'floor-context-attach', 'floor-context-dc', 'floor-spans', 'floor-context-e4', 'floor-spans-e4']);
+    assert.deepEqual(FLOORS, [
+      'floor-context',
+      'floor-context-attach',
+      'floor-context-dc',
+      'floor-spans',
+      'floor-spans+close',
+      'floor-spans+layers',
+      'floor-spans+state',
+      'floor-spans+all',
+      'floor-context-e4',
+      'floor-spans-e4',
+    ]);
   });
 
   for (const name of FLOORS) {

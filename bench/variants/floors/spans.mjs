@@ -5,6 +5,10 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express5 from 'express';
 import { createServer } from 'node:http';
+import { createRequestState, requestContextOf } from '../../../dist/src/context/request-store.js';
+import { LAYER_HOOKS, patchExpressLayers } from '../../../dist/middleware/trace-context/express-layers.js';
+import { trackRoute } from '../../../dist/middleware/trace-context/route.js';
+import { exceptionRecorder } from '../../../dist/middleware/trace-context/span-errors.js';
 import { awaiting, countingTracerProvider, userBody } from '../shared.mjs';
 import { echoRequestId, emitIn } from './context.mjs';
 
@@ -26,8 +30,24 @@ const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 
 const ATTRIBUTES_AT_END = process.env.FLOOR_SPAN_ATTRIBUTES === 'end';
 const getter = { keys: (c) => Object.keys(c), get: (c, k) => c[k] };
 
+// `steps`: throughline's own steps, added to the floor one at a time to
+// split what throughline costs above it in the server (the `floor-spans+…`
+// variants, run only when named: `--only` / `--pair`). Each is throughline's
+// code from dist/, not a copy:
+// - close: a 'close' listener beside 'finish', both removed when either runs
+//   (what ends an aborted request);
+// - layers: the route tracker as the request's layer hooks, with the span's
+//   exception recorder, over Express's patched router layers;
+// - state: the request's state (request id, span) in the same context as the span.
+export const STEPS = ['close', 'layers', 'state'];
+
 /** The spans + metrics floor: the same SDK span and histogram from a minimal middleware. */
-export async function start({ express = express5 } = {}) {
+export async function start({ express = express5, steps = [] } = {}) {
+  const unknown = steps.filter((s) => !STEPS.includes(s));
+  if (unknown.length > 0) throw new TypeError(`Expected \`steps\` to be some of ${STEPS.join(', ')}, got ${unknown.join(', ')}`);
+  const CLOSE = steps.includes('close');
+  const LAYERS = steps.includes('layers');
+  const STATE = steps.includes('state');
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const tracing = countingTracerProvider();
@@ -58,23 +78,36 @@ export async function start({ express = express5 } = {}) {
       'user_agent.original': req.headers['user-agent'],
     };
     const span = tracer.startSpan(req.method, ATTRIBUTES_AT_END ? { kind: SpanKind.SERVER } : { kind: SpanKind.SERVER, attributes }, parent);
-    // `on`: a response finishes once, and `once` would add a wrapper.
-    res.on('finish', () => {
+    const route = LAYERS ? trackRoute(exceptionRecorder(span)) : undefined;
+    if (LAYERS) {
+      req[LAYER_HOOKS] = route;
+      patchExpressLayers(req.app);
+    }
+    const end = () => {
+      if (CLOSE) {
+        res.removeListener('finish', end);
+        res.removeListener('close', end);
+      }
+      if (LAYERS) req[LAYER_HOOKS] = undefined;
       if (ATTRIBUTES_AT_END) span.setAttributes(attributes);
-      const route = req.route?.path;
-      span.setAttribute('http.route', route);
+      // No fallback with the layers step: the bench-floors proof then shows the tracker saw the route.
+      const template = LAYERS ? route.route() : req.route?.path;
+      span.setAttribute('http.route', template);
       span.setAttribute('http.response.status_code', res.statusCode);
-      span.updateName(`${req.method} ${route}`);
+      span.updateName(`${req.method} ${template}`);
       span.end();
       duration.record((performance.now() - startedAt) / 1000, {
         'http.request.method': req.method,
         'url.scheme': 'http',
-        'http.route': route,
+        'http.route': template,
         'http.response.status_code': res.statusCode,
       });
-    });
-    echoRequestId(req, res);
-    const ctx = trace.setSpan(parent, span);
+    };
+    // `on`: a response finishes once, and `once` would add a wrapper.
+    res.on('finish', end);
+    if (CLOSE) res.on('close', end);
+    const requestId = echoRequestId(req, res);
+    const ctx = STATE ? requestContextOf(parent, span, createRequestState(requestId, span, span.spanContext())) : trace.setSpan(parent, span);
     emitIn(ctx, req);
     emitIn(ctx, res);
     context.with(ctx, next);
