@@ -28,6 +28,11 @@ describe('bench floors (npm run bench)', function () {
     ]);
   });
 
+  it('floor-spans refuses an unknown step with a TypeError that names `steps`', async function () {
+    const floor = (await import(path.resolve(path.dirname(INDEX), 'floors/spans.mjs'))) as { start(o: { steps: string[] }): Promise<unknown> };
+    await assert.rejects(floor.start({ steps: ['close', 'nope'] }), { name: 'TypeError', message: 'Expected `steps` to be some of close, layers, state, got nope' });
+  });
+
   for (const name of FLOORS) {
     it(`${name}: a trace id per request in the handler, the incoming one when sent, a request id echoed`, async function () {
       const server = await startBenchServer(name);

@@ -5,10 +5,6 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express5 from 'express';
 import { createServer } from 'node:http';
-import { createRequestState, requestContextOf } from '../../../dist/src/context/request-store.js';
-import { LAYER_HOOKS, patchExpressLayers } from '../../../dist/middleware/trace-context/express-layers.js';
-import { trackRoute } from '../../../dist/middleware/trace-context/route.js';
-import { exceptionRecorder } from '../../../dist/middleware/trace-context/span-errors.js';
 import { awaiting, countingTracerProvider, userBody } from '../shared.mjs';
 import { echoRequestId, emitIn } from './context.mjs';
 
@@ -48,6 +44,11 @@ export async function start({ express = express5, steps = [] } = {}) {
   const CLOSE = steps.includes('close');
   const LAYERS = steps.includes('layers');
   const STATE = steps.includes('state');
+  // Imported only for a step: the floor itself needs nothing of throughline.
+  const { createRequestState, requestContextOf } = STATE ? await import('../../../dist/src/context/request-store.js') : {};
+  const { LAYER_HOOKS, patchExpressLayers } = LAYERS ? await import('../../../dist/middleware/trace-context/express-layers.js') : {};
+  const { trackRoute } = LAYERS ? await import('../../../dist/middleware/trace-context/route.js') : {};
+  const { exceptionRecorder } = LAYERS ? await import('../../../dist/middleware/trace-context/span-errors.js') : {};
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const tracing = countingTracerProvider();
