@@ -22,8 +22,11 @@
 // server processes per target, default 6), --no-scrape,
 // --pair=a:b (also measure a − b in paired slices and print it; repeatable),
 // --traceparent (every other request carries a valid traceparent, as calls
-// between services do; off by default, so the figures compare with earlier runs').
-// Only a full, unprofiled run writes docs/benchmarks.md unless --out is given.
+// between services do; off by default, so the figures compare with earlier runs'),
+// --node-arg=<flag> (a node or V8 flag for every variant's server, repeatable:
+// `--node-arg=--min-semi-space-size=16 --node-arg=--max-semi-space-size=16` fixes
+// the young generation's size, which NODE_OPTIONS cannot; bench/findings.md, 2026-12-04).
+// Only a full, unprofiled run without --node-arg writes docs/benchmarks.md unless --out is given.
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -85,6 +88,7 @@ function options() {
       'pair-blocks': { type: 'string' },
       pair: { type: 'string', multiple: true },
       traceparent: { type: 'boolean', default: false },
+      'node-arg': { type: 'string', multiple: true, default: [] },
     },
   });
   const base = values.quick ? QUICK : DEFAULTS;
@@ -122,7 +126,8 @@ function options() {
     traceparent: values.traceparent,
     // A partial or profiled run must not overwrite the full table in docs/; it
     // writes only where --out says.
-    write: !values['no-write'] && !values.quick && (values.out !== undefined || (only === undefined && values.profile === undefined)),
+    write: !values['no-write'] && !values.quick && (values.out !== undefined || (only === undefined && values.profile === undefined && values['node-arg'].length === 0)),
+    nodeArgs: values['node-arg'],
     out: path.resolve(ROOT, values.out ?? 'docs/benchmarks.md'),
     profile: values.profile,
     pin: !values['no-pin'] && os.availableParallelism() >= 2 && hasTaskset(),
@@ -165,10 +170,10 @@ function loadavg1() {
   return os.loadavg()[0];
 }
 
-async function startVariant(variant, profileDir, pin) {
+async function startVariant(variant, profileDir, { pin, nodeArgs }) {
   // Sampled every 100 µs, not V8's 1 ms: a few µs of a 50 µs request need the samples.
-  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profileDir}`] : [];
-  return { variant, ...(await startServer(variant.name, { pin, nodeArgs })) };
+  const profiling = profileDir ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profileDir}`] : [];
+  return { variant, ...(await startServer(variant.name, { pin, nodeArgs: [...nodeArgs, ...profiling] })) };
 }
 
 async function load(server, seconds, { connections, traceparent }) {
@@ -237,8 +242,8 @@ async function paired(candidate, reference, opts) {
   let noisy = 0;
   const perBlock = Math.max(1, Math.round(opts.pairs / opts.pairBlocks));
   for (let block = 0; block < opts.pairBlocks; block++) {
-    const c = await startVariant(candidate, undefined, opts.pin);
-    const r = await startVariant(reference, undefined, opts.pin);
+    const c = await startVariant(candidate, undefined, opts);
+    const r = await startVariant(reference, undefined, opts);
     try {
       await load(c, opts.warmup, opts);
       await load(r, opts.warmup, opts);
@@ -608,12 +613,12 @@ async function main() {
   const loadBefore = loadavg1();
   const profileDir = opts.profile ? mkdtempSync(path.join(os.tmpdir(), 'throughline-prof-')) : undefined;
   console.log(
-    `throughline bench: ${opts.variants.length} variants, ${opts.rounds} round(s) × ${opts.duration} s, ${opts.connections} connections${opts.traceparent ? ' (half with a traceparent)' : ''}, warmup ${opts.warmup} s, ${opts.pin ? 'pinned' : 'not pinned'}, Node.js ${process.version}`,
+    `throughline bench: ${opts.variants.length} variants, ${opts.rounds} round(s) × ${opts.duration} s, ${opts.connections} connections${opts.traceparent ? ' (half with a traceparent)' : ''}, warmup ${opts.warmup} s, ${opts.pin ? 'pinned' : 'not pinned'}, Node.js ${process.version}${opts.nodeArgs.length > 0 ? `, servers run with ${opts.nodeArgs.join(' ')}` : ''}`,
   );
   const servers = [];
   let profiledCpuUs = 0;
   try {
-    for (const v of opts.variants) servers.push(await startVariant(v, v.name === opts.profile ? profileDir : undefined, opts.pin));
+    for (const v of opts.variants) servers.push(await startVariant(v, v.name === opts.profile ? profileDir : undefined, opts));
     for (const s of servers) await load(s, opts.warmup, opts);
     const rounds = [];
     for (let r = 0; r < opts.rounds; r++) {

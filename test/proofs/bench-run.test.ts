@@ -39,4 +39,13 @@ describe('bench run (npm run bench --quick)', function () {
     assert.match(pair.stderr, /TypeError: Expected `--pair` to be <variant>:<variant> of the variants this run starts, got `express:nope`/);
     assert.doesNotMatch(zero.stdout + pair.stdout, /^round /m);
   });
+
+  it('runs every server with the --node-arg flags', function () {
+    // A flag node refuses stops the server before it listens: the flag reached it.
+    const out = run('--quick', '--no-pin', '--only=express', '--node-arg=--no-such-flag-for-the-bench');
+    assert.notEqual(out.status, 0);
+    assert.match(out.stdout, /servers run with --no-such-flag-for-the-bench/);
+    assert.match(out.stderr, /--no-such-flag-for-the-bench/);
+    assert.match(out.stderr, /express: server exited with \d+ before listening/);
+  });
 });
