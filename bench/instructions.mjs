@@ -32,7 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HALF_TRACED, URL_PATH } from './server-client.mjs';
-import { VARIANTS } from './variants/index.mjs';
+import { DEFAULT_VARIANTS, VARIANTS } from './variants/index.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER = path.join(ROOT, 'bench', 'server.mjs');
@@ -59,7 +59,7 @@ function options() {
   const unknown = only?.filter((n) => !VARIANTS.some((v) => v.name === n)) ?? [];
   if (unknown.length > 0) throw new TypeError(`Unknown variant(s) in --only: ${unknown.join(', ')}`);
   return {
-    variants: only ? VARIANTS.filter((v) => only.includes(v.name)) : VARIANTS.filter((v) => !v.optIn),
+    variants: only ? VARIANTS.filter((v) => only.includes(v.name)) : DEFAULT_VARIANTS,
     requests: num('requests'),
     warmup: num('warmup'),
     connections: num('connections'),

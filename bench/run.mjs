@@ -38,7 +38,7 @@ import { HALF_TRACED, startServer, URL_PATH } from './server-client.mjs';
 import { profileTime } from './profile.mjs';
 import { decide, leastNoisy, signed } from './rounds.mjs';
 import { median, medianInterval } from './stats.mjs';
-import { VARIANTS } from './variants/index.mjs';
+import { DEFAULT_VARIANTS, VARIANTS } from './variants/index.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FINDINGS = path.join(ROOT, 'bench', 'findings.md');
@@ -101,7 +101,7 @@ function options() {
   };
   const only = values.only?.split(',').map((s) => s.trim());
   const wanted = only && VARIANTS.filter((v) => only.includes(v.name));
-  const variants = wanted ? VARIANTS.filter((v) => v.name === BASELINE || wanted.some((w) => w.name === v.name || baselineOf(w) === v.name)) : VARIANTS.filter((v) => !v.optIn);
+  const variants = wanted ? VARIANTS.filter((v) => v.name === BASELINE || wanted.some((w) => w.name === v.name || baselineOf(w) === v.name)) : DEFAULT_VARIANTS;
   const unknown = only?.filter((n) => !VARIANTS.some((v) => v.name === n)) ?? [];
   if (unknown.length > 0) throw new TypeError(`Unknown variant(s) in --only: ${unknown.join(', ')}`);
   const extraPairs = (values.pair ?? []).map((p) => p.split(':'));

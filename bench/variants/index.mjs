@@ -19,19 +19,18 @@ export const VARIANTS = [
   { name: 'floor-context-attach', express: 5, options: { enter: 'attach' }, label: 'floor: context only, entered by attach() (hand-written)', load: () => import('./floors/context.mjs') },
   { name: 'floor-context-dc', express: 5, label: 'floor: context only from diagnostics_channel (hand-written)', load: () => import('./floors/context-dc.mjs') },
   { name: 'floor-spans', express: 5, label: 'floor: same SDK span + histogram (hand-written)', load: () => import('./floors/spans.mjs') },
-  // The spans floor plus one of throughline's steps (floors/spans.mjs, `steps`),
-  // to split throughline's cost above the floor in the server: `optIn`, so only
-  // a run that names them (`--only`, then `--pair=floor-spans+close:floor-spans`)
+  // The spans floor plus one of throughline's steps, or all three (floors/spans.mjs,
+  // `steps`), to split throughline's cost above the floor in the server: `optIn`,
+  // so only a run that names them (`--only`, then `--pair=floor-spans+close:floor-spans`)
   // starts them.
-  ...['close', 'layers', 'state'].map((step) => ({
-    name: `floor-spans+${step}`,
+  ...[['close'], ['layers'], ['state'], ['close', 'layers', 'state']].map((steps) => ({
+    name: `floor-spans+${steps.length === 1 ? steps[0] : 'all'}`,
     express: 5,
     optIn: true,
-    options: { steps: [step] },
-    label: `floor: spans + metrics, with throughline's ${step} step`,
+    options: { steps },
+    label: `floor: spans + metrics, with throughline's ${steps.join(', ')} step${steps.length === 1 ? '' : 's'}`,
     load: () => import('./floors/spans.mjs'),
   })),
-  { name: 'floor-spans+all', express: 5, optIn: true, options: { steps: ['close', 'layers', 'state'] }, label: "floor: spans + metrics, with throughline's close, layers and state steps", load: () => import('./floors/spans.mjs') },
   // The same on Express 4 (the `express4` alias): the targets hold for both majors.
   { name: 'express4', label: 'bare Express 4', express: 4, load: () => import('./express.mjs') },
   { name: 'throughline-context-e4', label: 'throughline, context only (Express 4)', express: 4, load: () => import('./throughline-context.mjs') },
@@ -39,6 +38,9 @@ export const VARIANTS = [
   { name: 'floor-context-e4', label: 'floor: context only (Express 4)', express: 4, load: () => import('./floors/context.mjs') },
   { name: 'floor-spans-e4', label: 'floor: same SDK span + histogram (Express 4)', express: 4, load: () => import('./floors/spans.mjs') },
 ];
+
+/** What a run starts when it names no variant: all but the opt-in ones. */
+export const DEFAULT_VARIANTS = VARIANTS.filter((v) => !v.optIn);
 
 /**
  * The Express a variant's app is built with, and its version: for the

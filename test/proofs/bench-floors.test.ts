@@ -9,7 +9,7 @@ import { assertContinuesTrace, startBenchServer } from '../helpers/bench-server.
 
 // Every floor bench/variants/index.mjs lists, so a new one is tested the day it is added.
 const INDEX = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/variants/index.mjs');
-const { VARIANTS } = (await import(INDEX)) as { VARIANTS: { name: string }[] };
+const { DEFAULT_VARIANTS, VARIANTS } = (await import(INDEX)) as { DEFAULT_VARIANTS: { name: string }[]; VARIANTS: { name: string }[] };
 const FLOORS = VARIANTS.map((v) => v.name).filter((n) => n.startsWith('floor-'));
 
 describe('bench floors (npm run bench)', function () {
@@ -26,6 +26,11 @@ describe('bench floors (npm run bench)', function () {
       'floor-context-e4',
       'floor-spans-e4',
     ]);
+  });
+
+  it('a run that names no variant starts every floor but the opt-in step variants', function () {
+    const floors = DEFAULT_VARIANTS.map((v) => v.name).filter((n) => n.startsWith('floor-'));
+    assert.deepEqual(floors, ['floor-context', 'floor-context-attach', 'floor-context-dc', 'floor-spans', 'floor-context-e4', 'floor-spans-e4']);
   });
 
   it('floor-spans refuses an unknown step with a TypeError that names `steps`', async function () {
