@@ -1,8 +1,9 @@
 // npm run bench:gc -- <variant> [--runs=n] [--warmup=s] [--duration=s] [--connections=n] [--node-arg=<flag>]…   (node bench/gc.mjs, pinned to core 1)
 // What one variant's server does per request besides running JavaScript: the
 // young-generation garbage collections (count, pause, bytes promoted to the old
-// generation, from V8's --trace-gc-nvp lines) and the read and write system
-// calls (/proc/<pid>/io), under the bench's load (10 connections, half the
+// generation, from V8's --trace-gc-nvp lines), the kernel's share of its CPU,
+// the read and write system calls (/proc/<pid>/io) and the minor page faults
+// (/proc/<pid>/stat: a young generation that grows faults its pages in), under the bench's load (10 connections, half the
 // requests with a traceparent), measured after a warm-up on a fresh process
 // per run. The server is pinned to core 0; run this pinned to core 1
 // (`taskset -c 1 node bench/gc.mjs …`). It answers what server CPU µs cannot:
@@ -27,7 +28,10 @@ if (!VARIANTS.some((v) => v.name === name)) throw new TypeError(`Expected a vari
 
 function procCounters(pid) {
   const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((line) => line.split(': ')));
-  return { reads: Number(io.syscr), writes: Number(io.syscw) };
+  // /proc/<pid>/stat: the fields after the command's closing parenthesis, minflt the 8th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const minorFaults = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  return { reads: Number(io.syscr), writes: Number(io.syscw), minorFaults };
 }
 
 async function measureOnce() {
@@ -51,8 +55,10 @@ async function measureOnce() {
   return {
     requests: n,
     cpuUs: (after.cpuUs - before.cpuUs) / n,
+    systemUs: (after.systemUs - before.systemUs) / n,
     readsPerRequest: (after.reads - before.reads) / n,
     writesPerRequest: (after.writes - before.writes) / n,
+    faultsPerRequest: (after.minorFaults - before.minorFaults) / n,
     scavengesPerThousand: (scavenges.count / n) * 1000,
     scavengeUsPerRequest: (scavenges.pauseMs * 1000) / n,
     promotedKbPerScavenge: scavenges.promoted / scavenges.count / 1024,
@@ -62,11 +68,11 @@ async function measureOnce() {
   };
 }
 
-console.log(`${name}: per run, CPU µs/req | reads/req | writes/req | scavenges per 1,000 req | scavenge pause µs/req | KB promoted per scavenge | full GCs per 1,000 req | full GC pause µs/req | RSS after load MB`);
+console.log(`${name}: per run, CPU µs/req (of it kernel) | reads/req | writes/req | page faults/req | scavenges per 1,000 req | scavenge pause µs/req | KB promoted per scavenge | full GCs per 1,000 req | full GC pause µs/req | RSS after load MB`);
 for (let run = 0; run < Number(values.runs); run++) {
   const r = await measureOnce();
   console.log(
-    `  ${r.requests} req: ${r.cpuUs.toFixed(1)} | ${r.readsPerRequest.toFixed(3)} | ${r.writesPerRequest.toFixed(3)} | ` +
+    `  ${r.requests} req: ${r.cpuUs.toFixed(1)} (${r.systemUs.toFixed(1)}) | ${r.readsPerRequest.toFixed(3)} | ${r.writesPerRequest.toFixed(3)} | ${r.faultsPerRequest.toFixed(2)} | ` +
       `${r.scavengesPerThousand.toFixed(2)} | ${r.scavengeUsPerRequest.toFixed(2)} | ${r.promotedKbPerScavenge.toFixed(0)} | ` +
       `${r.fullPerThousand.toFixed(3)} | ${r.fullUsPerRequest.toFixed(2)} | ${r.rssMb.toFixed(0)}`,
   );
