@@ -35,28 +35,30 @@ export interface AdoptRequest {
   readonly safe: <T>(fn: (req: IncomingMessage) => T, req: IncomingMessage, fallback: T, option: string) => T;
 }
 
+/** The span instrumentation-http started for a request, and the RPC metadata whose `route` slot it reads at the end. */
+export interface InstrumentationHttpSpan {
+  readonly span: Span;
+  readonly metadata: RPCMetadata;
+}
+
 /** The adopter of one traceContext() middleware: it warns once per middleware, not once per request. */
-export type Adopter = (request: AdoptRequest) => boolean;
+export type Adopter = (found: InstrumentationHttpSpan, request: AdoptRequest) => void;
 
 /** The SERVER span instrumentation-http started for the request running in `ctx`, if it did. */
-export function instrumentationHttpSpan(ctx: Context = context.active()): { span: Span; metadata: RPCMetadata } | undefined {
+export function instrumentationHttpSpan(ctx: Context = context.active()): InstrumentationHttpSpan | undefined {
   const metadata = getRPCMetadata(ctx);
   if (metadata?.type !== RPCType.HTTP) return undefined;
   return { span: metadata.span, metadata };
 }
 
 /**
- * Returns the adopter for one traceContext() middleware. Called for a request
- * that is traced; returns false when no instrumentation-http span is there
- * (traceContext() then starts its own), true when it adopted the span and
- * bound the request.
+ * Returns the adopter for one traceContext() middleware. Called for a traced
+ * request that instrumentation-http already started a span for (`found`, from
+ * instrumentationHttpSpan()); it adopts the span and binds the request.
  */
 export function createAdopter(): Adopter {
   let warnedUntrusted = false;
-  return function adopt({ req, res, opts, trusted, bind, safe }) {
-    const found = instrumentationHttpSpan();
-    if (found === undefined) return false;
-    const { span, metadata } = found;
+  return function adopt({ span, metadata }, { req, res, opts, trusted, bind, safe }) {
     if (!trusted && !warnedUntrusted) {
       warnedUntrusted = true;
       process.emitWarning(
@@ -108,6 +110,5 @@ export function createAdopter(): Adopter {
     res.prependOnceListener('close', onClose);
 
     bind(context.active(), span);
-    return true;
   };
 }
