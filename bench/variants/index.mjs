@@ -37,6 +37,17 @@ export const VARIANTS = [
   { name: 'throughline-metrics-e4', label: 'throughline, spans + metrics (Express 4)', express: 4, load: () => import('./throughline-metrics.mjs') },
   { name: 'floor-context-e4', label: 'floor: context only (Express 4)', express: 4, load: () => import('./floors/context.mjs') },
   { name: 'floor-spans-e4', label: 'floor: same SDK span + histogram (Express 4)', express: 4, load: () => import('./floors/spans.mjs') },
+  // Spans + metrics imported from `throughline/express` and `/core` instead of
+  // the root, which also loads setupTelemetry()'s SDKs and OTLP exporters
+  // (throughline-metrics.mjs, `entry`): opt-in, to pair with the variants above.
+  ...[5, 4].map((major) => ({
+    name: `throughline-metrics${major === 4 ? '-e4' : ''}-subpaths`,
+    express: major,
+    optIn: true,
+    options: { entry: 'subpaths' },
+    label: `throughline, spans + metrics, from its subpaths (Express ${major})`,
+    load: () => import('./throughline-metrics.mjs'),
+  })),
 ];
 
 /** What a run starts when it names no variant: all but the opt-in ones. */

@@ -36,6 +36,11 @@ const EXPRESS_4: Variant[] = [
   { name: 'throughline-context-e4', express: 4, correlates: true, spans: false, continues: true },
   { name: 'throughline-metrics-e4', express: 4, correlates: true, spans: true, continues: true },
 ];
+// The opt-in variants that import throughline's subpaths instead of its root (bench/variants/index.mjs).
+const SUBPATHS: Variant[] = [
+  { name: 'throughline-metrics-subpaths', express: 5, correlates: true, spans: true, continues: true },
+  { name: 'throughline-metrics-e4-subpaths', express: 4, correlates: true, spans: true, continues: true },
+];
 
 describe('bench variants (npm run bench)', function () {
   before(function () {
@@ -52,14 +57,19 @@ describe('bench variants (npm run bench)', function () {
 
   it('starts every variant of bench/variants/index.mjs here or in the floors test', async function () {
     const { VARIANTS: all } = (await import(path.join(ROOT, 'bench', 'variants', 'index.mjs'))) as { VARIANTS: { name: string }[] };
-    const tested = [...VARIANTS, ...EXPRESS_4].map((v) => v.name);
+    const tested = [...VARIANTS, ...EXPRESS_4, ...SUBPATHS].map((v) => v.name);
     assert.deepEqual(
       all.map((v) => v.name).filter((n) => !n.startsWith('floor-')),
       tested,
     );
   });
 
-  for (const variant of [...VARIANTS, ...EXPRESS_4]) {
+  it('throughline-metrics refuses an unknown entry with a TypeError that names `entry`', async function () {
+    const variant = (await import(path.join(ROOT, 'bench', 'variants', 'throughline-metrics.mjs'))) as { start(o: { entry: string }): Promise<unknown> };
+    await assert.rejects(variant.start({ entry: 'index' }), { name: 'TypeError', message: 'Expected `entry` to be one of root, subpaths, got index' });
+  });
+
+  for (const variant of [...VARIANTS, ...EXPRESS_4, ...SUBPATHS]) {
     it(`${variant.name}: its server answers GET /users/:id with 200 from its own process`, async function () {
       const server = await startBenchServer(variant.name);
       const { base, expressVersion } = server;
