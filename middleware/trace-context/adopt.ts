@@ -35,30 +35,27 @@ export interface AdoptRequest {
   readonly safe: <T>(fn: (req: IncomingMessage) => T, req: IncomingMessage, fallback: T, option: string) => T;
 }
 
-/** The span instrumentation-http started for a request, and the RPC metadata whose `route` slot it reads at the end. */
-export interface InstrumentationHttpSpan {
-  readonly span: Span;
-  readonly metadata: RPCMetadata;
-}
-
 /** The adopter of one traceContext() middleware: it warns once per middleware, not once per request. */
-export type Adopter = (found: InstrumentationHttpSpan, request: AdoptRequest) => void;
+export type Adopter = (metadata: RPCMetadata, request: AdoptRequest) => void;
 
-/** The SERVER span instrumentation-http started for the request running in `ctx`, if it did. */
-export function instrumentationHttpSpan(ctx: Context = context.active()): InstrumentationHttpSpan | undefined {
+/**
+ * The RPC metadata instrumentation-http put in `ctx` for the request running
+ * there, if it did: its SERVER span, and the `route` slot it reads at the end.
+ */
+export function instrumentationHttpMetadata(ctx: Context = context.active()): RPCMetadata | undefined {
   const metadata = getRPCMetadata(ctx);
-  if (metadata?.type !== RPCType.HTTP) return undefined;
-  return { span: metadata.span, metadata };
+  return metadata?.type === RPCType.HTTP ? metadata : undefined;
 }
 
 /**
  * Returns the adopter for one traceContext() middleware. Called for a traced
- * request that instrumentation-http already started a span for (`found`, from
- * instrumentationHttpSpan()); it adopts the span and binds the request.
+ * request that instrumentation-http already started a span for (`metadata`,
+ * from instrumentationHttpMetadata()); it adopts the span and binds the request.
  */
 export function createAdopter(): Adopter {
   let warnedUntrusted = false;
-  return function adopt({ span, metadata }, { req, res, opts, trusted, bind, safe }) {
+  return function adopt(metadata, { req, res, opts, trusted, bind, safe }) {
+    const { span } = metadata;
     if (!trusted && !warnedUntrusted) {
       warnedUntrusted = true;
       process.emitWarning(

@@ -33,7 +33,7 @@ import { extractOrRoot } from '../../src/propagation/propagator.js';
 import { httpServerInstruments, serverErrorType, type ActiveRequestSlot, type HttpServerInstruments } from '../../src/telemetry/http-server-metrics.js';
 import { ensureLifecycleMetrics } from '../../src/telemetry/lifecycle-metrics.js';
 import { requestAttributes, schemeOf } from './attributes.js';
-import { createAdopter, instrumentationHttpSpan } from './adopt.js';
+import { createAdopter, instrumentationHttpMetadata } from './adopt.js';
 import { emitIn } from './emit-in.js';
 import { LAYER_HOOKS, patchExpressLayers, type LayerHooks } from './express-layers.js';
 import { resolveTraceContextOptions, type ResolvedTraceContextOptions, type TraceContextOptions } from './options.js';
@@ -96,10 +96,10 @@ export function traceContext(options?: TraceContextOptions) {
     // 19,983 → 19,857 bytes/req (node --min-semi-space-size=256
     // --max-semi-space-size=256 bench/middleware-loop.mjs throughline-metrics
     // --app --bytes); its CPU time is within the loop's noise (±0.3 µs).
-    const found = instrumentationHttpSpan();
-    if (found !== undefined) {
+    const adoptable = instrumentationHttpMetadata();
+    if (adoptable !== undefined) {
       const bind = (ctx: Context, span: Span) => bindRequest(ctx, span, false, requestId, opts, req, res, next);
-      adopt(found, { req, res, opts, trusted: parent.trusted, bind, safe });
+      adopt(adoptable, { req, res, opts, trusted: parent.trusted, bind, safe });
       return;
     }
 
